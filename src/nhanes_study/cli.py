@@ -1,5 +1,142 @@
-"""The command line (placeholder until the foundation lands)."""
+"""The command line: a thin layer over the library.
+
+Library errors (bad study file, missing data, failed download...) become one-line
+messages on stderr and an exit code; no traceback for a user's mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nhanes_study import __version__
+from nhanes_study.errors import NhanesStudyError
+
+EPILOG_RUN = """\
+examples:
+  nhanes-study run                                   # the reference study, data from CDC
+  nhanes-study run --data-dir ../shared/nhanes/2013-2018 --out out
+  NHANES_DATA_DIR=/data/nhanes nhanes-study run my_study.toml --out results/
+
+Data: --data-dir, else $NHANES_DATA_DIR, else download from CDC into the cache
+($NHANES_CACHE_DIR, else ~/.cache/nhanes-study).
+"""
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nhanes-study",
+        description="Run NHANES cross-sectional association studies end to end.",
+    )
+    parser.add_argument("--version", action="version", version=f"nhanes-study {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a study and write OUT/results.json",
+                         description="Run a study file end to end and write OUT/results.json.",
+                         epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("study", nargs="?", type=Path, default=None,
+                     help="study file (.toml); default: the reference study hgb_bmd")
+    _data_options(run)
+    run.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    validate = sub.add_parser("validate", help="check a study file and print what it asks for",
+                              description="Validate a study file without loading any data.",
+                              epilog="example:\n  nhanes-study validate studies/hgb_bmd.toml",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate.add_argument("study", nargs="?", type=Path, default=None)
+
+    fetch = sub.add_parser("fetch", help="download a study's tables from CDC into the cache",
+                           description="Download (or check) every table a study needs.",
+                           epilog="example:\n  nhanes-study fetch studies/hgb_bmd.toml --cache-dir ~/nhanes",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    fetch.add_argument("study", nargs="?", type=Path, default=None)
+    _data_options(fetch)
+    fetch.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sub.add_parser("catalog", help="list the NHANES cycles and how their files are named",
+                   description="List the continuous NHANES cycles, suffixes and CDC addresses.",
+                   epilog="example:\n  nhanes-study catalog",
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder of CDC files (.XPT or .csv.xz); default $NHANES_DATA_DIR, else download")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="download and parse cache (default $NHANES_CACHE_DIR or ~/.cache/nhanes-study)")
+
+
+def _study_path(arg: Path | None) -> Path:
+    from nhanes_study.spec import default_study_path
+
+    return arg if arg is not None else default_study_path()
+
+
+def _cmd_run(args) -> int:
+    from nhanes_study.pipeline import RunOptions, run_study
+    from nhanes_study.spec import load_study
+
+    study = load_study(_study_path(args.study))
+    options = RunOptions(data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet)
+    document = run_study(study, args.out, options)
+    if not args.quiet:
+        flow = document["flowchart"]
+        print(f"{study.name}: {flow['start']:,} participants -> cohort of {flow['final']:,}", file=sys.stderr)
+        print(f"wrote {args.out / 'results.json'}", file=sys.stderr)
     return 0
+
+
+def _cmd_validate(args) -> int:
+    from nhanes_study.spec import load_study
+
+    study = load_study(_study_path(args.study))
+    print(f"{study.path}: valid study '{study.name}'")
+    print(f"  cycles: {', '.join(study.cycles)}")
+    print(f"  tables: {', '.join(study.tables)} ({len(study.raw_variables)} variables)")
+    print(f"  exclusions: {len(study.exclusions)}; models: {len(study.models)}; "
+          f"profiles: {', '.join(p.name for p in study.profiles)}")
+    return 0
+
+
+def _cmd_fetch(args) -> int:
+    from nhanes_study.pipeline import RunOptions, load_study_data
+    from nhanes_study.spec import load_study
+
+    study = load_study(_study_path(args.study))
+    participants = load_study_data(study, RunOptions(args.data_dir, args.cache_dir, not args.quiet))
+    print(f"{len(participants.files)} files ready, {len(participants.frame):,} participants")
+    return 0
+
+
+def _cmd_catalog(args) -> int:
+    from nhanes_study.nhanes.cycles import CYCLES
+
+    for c in CYCLES:
+        print(f"{c.years}  suffix {c.suffix or '-':<2} e.g. {c.file_stem('DEMO'):<8} {c.cdc_urls('DEMO')[0]}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except NhanesStudyError as exc:
+        print(f"nhanes-study: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("nhanes-study: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
