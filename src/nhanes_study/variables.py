@@ -1,0 +1,171 @@
+"""The analysis frame: the study's variables derived from the cohort's raw NHANES columns.
+
+Every choice is a setting of the study file (docs/study-file.md):
+
+- continuous: one raw variable (``source``) or the mean of the available readings
+  (``mean_of``; ``zero_is_missing`` drops zero readings first, as for diastolic pressure);
+- categorical: NHANES codes to labels (``levels``), left-closed bins of a number (``cut``:
+  ``[12]`` gives ``< 12`` and ``>= 12``), or the cohort's quantile groups (``quantiles``:
+  type-7 sample quantiles of the measured values, a value equal to a cut point falls in
+  the lower group);
+- missing values: a continuous covariate gets the cohort mean (``[missing].continuous =
+  "mean"``, unless the variable says ``impute = false``); a categorical one gets the level
+  ``[missing].categorical_label`` (or the variable's own ``missing_label``). A code not
+  listed under ``levels`` is treated as missing, and counted.
+
+The exposure's quantile groups are a column ``<exposure>_group``.
+
+Example::
+
+    >>> import pandas as pd
+    >>> from nhanes_study.spec import Variable
+    >>> raw = pd.DataFrame({"ALQ130": [1.0, 12.0, None]})
+    >>> var = Variable("alcohol", "categorical", "Alcohol", source="ALQ130", cut=(12.0,),
+    ...                cut_labels=("<12", ">=12"))
+    >>> derive_categorical(raw, var, "Not recorded")[0].tolist()
+    ['<12', '>=12', 'Not recorded']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from nhanes_study.spec import Study, Variable
+
+
+@dataclass(frozen=True)
+class VariableReport:
+    """How a variable was made: what was filled in, and the cut points used."""
+
+    name: str
+    kind: str
+    missing: int
+    imputed: int = 0
+    fill_value: float | None = None
+    not_recorded: int = 0
+    unlisted_codes: int = 0
+    cut_points: tuple[float, ...] = ()
+    levels: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class AnalysisFrame:
+    """The cohort with the study's variables, design columns and exposure groups."""
+
+    frame: pd.DataFrame
+    exposure_group: str
+    reports: dict[str, VariableReport] = field(default_factory=dict)
+
+    def levels(self, name: str) -> list[str]:
+        return list(self.frame[name].cat.categories)
+
+
+def type7_cuts(values: np.ndarray, groups: int) -> np.ndarray:
+    """The inner cut points of `groups` quantile groups (R's type 7, numpy's default)."""
+    measured = values[~np.isnan(values)]
+    if measured.size == 0:
+        raise ValueError("no measured values to cut into quantile groups")
+    return np.quantile(measured, np.arange(1, groups) / groups)
+
+
+def assign_quantile_groups(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Group index 0..len(cuts) per value: a value equal to a cut falls in the lower group; -1 if missing."""
+    index = np.searchsorted(cuts, values, side="left")
+    return np.where(np.isnan(values), -1, index)
+
+
+def derive_continuous(raw: pd.DataFrame, var: Variable) -> np.ndarray:
+    """The variable's values before imputation."""
+    if var.source:
+        values = raw[var.source].to_numpy(dtype=float, na_value=np.nan).copy()
+        if var.zero_is_missing:
+            values[values == 0] = np.nan
+        return values
+    readings = np.column_stack([raw[c].to_numpy(dtype=float, na_value=np.nan) for c in var.mean_of])
+    if var.zero_is_missing:
+        readings = np.where(readings == 0, np.nan, readings)
+    counts = np.sum(~np.isnan(readings), axis=1)
+    sums = np.nansum(readings, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def derive_categorical(raw: pd.DataFrame, var: Variable, missing_label: str) -> tuple[pd.Series, VariableReport]:
+    """Labels as an ordered pandas Categorical (defined levels first, then the missing label)."""
+    values = raw[var.source].to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(values)
+    label_missing = var.missing_label or missing_label
+    cuts: tuple[float, ...] = ()
+    unlisted = 0
+    if var.levels:
+        codes = np.array([c for c, _ in var.levels])
+        labels = [label for _, label in var.levels]
+        position = {c: i for i, c in enumerate(codes)}
+        idx = np.array([position.get(v, -1) for v in values])
+        unlisted = int(np.sum((idx < 0) & ~missing))
+    elif var.cut:
+        labels = list(var.cut_labels)
+        idx = np.searchsorted(np.asarray(var.cut), values, side="right")
+    else:
+        labels = list(var.quantile_labels)
+        q = type7_cuts(values, var.quantiles)
+        cuts = tuple(float(c) for c in q)
+        idx = assign_quantile_groups(values, q)
+    idx = np.where(missing, -1, idx)
+    ordered = labels + ([label_missing] if label_missing not in labels else [])
+    text = np.array(ordered, dtype=object)[np.where(idx < 0, ordered.index(label_missing), idx)]
+    present = [lv for lv in ordered if lv in set(text) or lv in labels]
+    series = pd.Categorical(text, categories=present)
+    report = VariableReport(
+        name=var.name, kind="categorical", missing=int(missing.sum()),
+        not_recorded=int(np.sum(idx < 0)), unlisted_codes=unlisted, cut_points=cuts,
+        levels=tuple(present),
+    )
+    return pd.Series(series, index=raw.index, name=var.name), report
+
+
+def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
+    """Derive every study variable from the cohort's raw columns, impute, group the exposure."""
+    columns: dict[str, object] = {
+        "SEQN": cohort["SEQN"].to_numpy(),
+        "cycle": cohort["cycle"].to_numpy(),
+    }
+    for raw_name in (study.design.weight, study.design.strata, study.design.psu):
+        columns[raw_name] = cohort[raw_name].to_numpy(dtype=float, na_value=np.nan)
+    reports: dict[str, VariableReport] = {}
+    for var in study.variables.values():
+        if var.kind == "continuous":
+            values = derive_continuous(cohort, var)
+            missing = np.isnan(values)
+            fill = None
+            if var.impute and study.missing_continuous == "mean" and missing.any():
+                fill = float(np.mean(values[~missing]))
+                values = np.where(missing, fill, values)
+            columns[var.name] = values
+            reports[var.name] = VariableReport(
+                var.name, "continuous", int(missing.sum()),
+                imputed=int(missing.sum()) if fill is not None else 0, fill_value=fill)
+        else:
+            series, reports[var.name] = derive_categorical(cohort, var, study.missing_categorical_label)
+            columns[var.name] = series.to_numpy()
+    frame = pd.DataFrame(columns)
+    for var in study.variables.values():
+        if var.kind == "categorical":
+            frame[var.name] = pd.Categorical(frame[var.name], categories=reports[var.name].levels)
+
+    exposure = study.exposure
+    values = frame[exposure.variable].to_numpy(dtype=float)
+    labels = list(exposure.group_labels) or [f"Q{i + 1}" for i in range(exposure.quantile_groups)]
+    cuts = type7_cuts(values, exposure.quantile_groups)
+    idx = assign_quantile_groups(values, cuts)
+    group = f"{exposure.variable}_group"
+    frame[group] = pd.Categorical.from_codes(idx, categories=labels)  # -1 (missing) -> NaN
+    reports[group] = VariableReport(group, "categorical", int(np.isnan(values).sum()),
+                                    cut_points=tuple(float(c) for c in cuts), levels=tuple(labels))
+    return AnalysisFrame(frame, group, reports)
