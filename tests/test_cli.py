@@ -1,0 +1,86 @@
+"""The command line end to end on the shared CDC data, and its handling of user mistakes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from nhanes_study.cli import main
+
+EXPECTED_FLOW = [29400, 24189, 13247, 9114, 8126]
+EXPECTED_EXCLUDED = [5211, 10942, 4133, 988]
+
+
+@pytest.fixture(scope="module")
+def run_once(data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    cache = tmp_path_factory.mktemp("cache")
+    code = main(["run", "--data-dir", str(data_dir), "--out", str(out), "--cache-dir", str(cache), "--quiet"])
+    assert code == 0
+    return out, cache
+
+
+def test_run_writes_the_exact_flowchart(run_once):
+    out, _ = run_once
+    doc = json.loads((out / "results.json").read_text())
+    flow = doc["flowchart"]
+    assert [flow["start"]] + [s["remaining"] for s in flow["steps"]] == EXPECTED_FLOW
+    assert [s["excluded"] for s in flow["steps"]] == EXPECTED_EXCLUDED
+    assert flow["final"] == 8126
+
+
+def test_provenance_lists_every_file_with_its_hash(run_once, data_dir):
+    out, _ = run_once
+    doc = json.loads((out / "results.json").read_text())
+    prov = doc["provenance"]
+    files = {(f["table"], f["cycle"]): f for f in prov["data_files"]}
+    assert len(files) == 14 * 3
+    sums = dict(line.split()[::-1] for line in (data_dir.parent / "SHA256SUMS-2013-2018.txt").read_text().splitlines())
+    for record in files.values():
+        assert record["sha256"] == sums[record["file"]]
+    assert len(prov["study_file"]["sha256"]) == 64
+    assert prov["software"]["nhanes-study"]
+
+
+def test_second_run_is_byte_identical(run_once, data_dir, tmp_path):
+    out, cache = run_once
+    assert main(["run", "--data-dir", str(data_dir), "--out", str(tmp_path), "--cache-dir", str(cache), "--quiet"]) == 0
+    assert (tmp_path / "results.json").read_bytes() == (out / "results.json").read_bytes()
+
+
+def test_missing_table_is_a_one_line_error(data_dir, tmp_path, capsys):
+    partial = tmp_path / "data"
+    partial.mkdir()
+    for path in data_dir.glob("DEMO_*"):
+        shutil.copy(path, partial / path.name)
+    code = main(["run", "--data-dir", str(partial), "--out", str(tmp_path / "out"), "--quiet",
+                 "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.startswith("nhanes-study: error:") and "Traceback" not in err
+    assert "DXX" in err or "CBC" in err
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_bad_study_file_exit_code(tmp_path, capsys):
+    bad = tmp_path / "s.toml"
+    bad.write_text("[study]\nname = 1\n")
+    assert main(["validate", str(bad)]) == 2
+    assert "s.toml" in capsys.readouterr().err
+
+
+def test_validate_and_catalog(capsys):
+    assert main(["validate"]) == 0
+    assert "valid study 'hgb_bmd'" in capsys.readouterr().out
+    assert main(["catalog"]) == 0
+    out = capsys.readouterr().out
+    assert "2017-2018" in out and "DEMO_J" in out and "1999-2000" in out
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for command in ("run", "validate", "fetch", "catalog"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "example" in capsys.readouterr().out
