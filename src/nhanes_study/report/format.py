@@ -1,0 +1,41 @@
+"""How numbers are printed in tables and the report. Rounding happens here and only here."""
+
+from __future__ import annotations
+
+import math
+
+
+def missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def p_value(p: float | None) -> str:
+    """As the paper prints p: six decimals, '<0.000001' below that."""
+    if missing(p):
+        return ""
+    return "<0.000001" if p < 1e-6 else f"{p:.6f}"
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    return "" if missing(value) else f"{value:.{digits}f}"
+
+
+def beta_ci(beta: float | None, low: float | None, high: float | None, digits: int = 4) -> str:
+    """'0.0061 (0.0044, 0.0078)'."""
+    if missing(beta):
+        return ""
+    return f"{beta:.{digits}f} ({low:.{digits}f}, {high:.{digits}f})"
+
+
+def beta_ci_p(beta, low, high, p, digits: int = 4) -> str:
+    """'0.0061 (0.0044, 0.0078) <0.000001', the paper's cell."""
+    text = beta_ci(beta, low, high, digits)
+    return f"{text} {p_value(p)}" if text else ""
+
+
+def mean_sd(mean: float | None, sd: float | None, digits: int = 2) -> str:
+    return "" if missing(mean) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    return "" if missing(value) else f"{value:.{digits}f}"
