@@ -271,6 +271,8 @@ def _as_matrix(covariates, n: int) -> np.ndarray:
     if isinstance(covariates, pd.Series):
         covariates = covariates.to_frame()
     if isinstance(covariates, pd.DataFrame):
+        if covariates.shape[1] == 0:
+            return np.empty((n, 0))
         bad = [c for c in covariates.columns if not pd.api.types.is_numeric_dtype(covariates[c])]
         if bad:
             raise ValueError(f"covariates must be numeric (dummy-code factors first): {bad}")
@@ -620,7 +622,8 @@ def _bootstrap(data: _Data, *, replicates, seed, strata, psu, scheme, level, pro
     a = (1 - level) / 2
     if ok.sum() >= 2:
         lo, hi = quantile7(K[ok], (a, 1 - a))
-        se, mean = float(np.std(K[ok], ddof=1)), float(np.mean(K[ok]))
+        shifted = K[ok] - K[ok][0]  # exact zeros when every replicate agrees
+        se, mean = float(np.std(shifted, ddof=1)), float(K[ok][0] + np.mean(shifted))
     else:
         lo = hi = se = mean = np.nan
     res = BootstrapK(scheme=scheme, replicates=int(replicates), succeeded=int(ok.sum()),
