@@ -1,0 +1,206 @@
+"""Read one NHANES table file (.XPT or .csv.xz/.csv) into a typed DataFrame.
+
+Both forms of the same table give identical frames:
+
+* ``SEQN`` is int64;
+* every numeric column is float64 (SAS stores all numbers as doubles);
+* character columns are pandas ``object`` holding ``str``, missing as ``None``
+  (SAS has no separate missing for text: an empty string is missing);
+* columns keep the file's order.
+
+In the CSV form a character column is recognised by its quoted values (the copies in
+shared/ quote text and write numbers bare, ``NA`` or an empty cell for missing). A text
+column whose every cell is missing *and unquoted* cannot be told from a numeric one and
+reads as float64 NaN.
+
+Example:
+    >>> from nhanes_study.nhanes.readers import read_table_file
+    >>> df = read_table_file("/work/shared/nhanes/2013-2018/ALQ_J.csv.xz")  # doctest: +SKIP
+    >>> df.dtypes["SEQN"], df.dtypes["ALQ130"]                             # doctest: +SKIP
+    (dtype('int64'), dtype('float64'))
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import lzma
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from nhanes_study.errors import CorruptFileError
+
+#: First bytes of every SAS transport (XPORT v5/v8) file.
+XPT_MAGIC = b"HEADER RECORD*******LIB"
+CSV_MISSING = ("NA", "")
+
+
+def file_kind(path: str | Path) -> str:
+    """``"xpt"``, ``"csv.xz"`` or ``"csv"`` from the file name (any case); else CorruptFileError."""
+    name = Path(path).name.lower()
+    for kind in ("csv.xz", "csv", "xpt"):
+        if name.endswith("." + kind):
+            return kind
+    raise CorruptFileError(
+        f"{path}: not a table file this package reads (expected .XPT, .csv.xz or .csv); "
+        "rename it or convert it to one of these forms"
+    )
+
+
+def read_table_file(path: str | Path, *, require_seqn: bool = True) -> pd.DataFrame:
+    """Read a .XPT (any case), .csv.xz or .csv NHANES table into a typed DataFrame.
+
+    Raises CorruptFileError for an empty, truncated or mislabelled file, or a table
+    without SEQN (unless ``require_seqn=False``, e.g. for code tables such as DRXFCD).
+    """
+    path = Path(path)
+    kind = file_kind(path)
+    if not path.is_file():
+        raise CorruptFileError(f"{path}: no such file; check the data folder or re-download it")
+    if path.stat().st_size == 0:
+        raise CorruptFileError(f"{path}: the file is empty (0 bytes); delete it and download or copy it again")
+    frame = _read_xpt(path) if kind == "xpt" else _read_csv(path, compressed=kind == "csv.xz")
+    if require_seqn and "SEQN" not in frame.columns:
+        raise CorruptFileError(
+            f"{path}: the table has no SEQN column (columns: {', '.join(map(str, frame.columns[:8]))}...); "
+            "NHANES participant tables are keyed by SEQN: check that this is the right file"
+        )
+    return normalize_frame(frame, str(path))
+
+
+# --- XPT -------------------------------------------------------------------------------
+
+def _read_xpt(path: Path) -> pd.DataFrame:
+    with open(path, "rb") as fh:
+        head = fh.read(len(XPT_MAGIC))
+    if head != XPT_MAGIC:
+        hint = " (it looks like an HTML page, e.g. a web error page)" if head.lstrip()[:1] == b"<" else ""
+        raise CorruptFileError(
+            f"{path}: not a SAS transport (.XPT) file{hint}; its first bytes are {head[:20]!r}. "
+            "Delete it and download it again"
+        )
+    last_error: Exception | None = None
+    for encoding in (None, "latin1"):  # CDC's text is ASCII or Latin-1
+        try:
+            frame, meta = pyreadstat.read_xport(str(path), encoding=encoding)
+        except Exception as exc:  # pyreadstat raises its own ReadstatError and friends
+            last_error = exc
+            continue
+        text = [c for c, t in meta.readstat_variable_types.items() if t == "string"]
+        return _type_columns(frame, text)
+    raise CorruptFileError(
+        f"{path}: the .XPT file cannot be read ({last_error}); it is probably truncated. "
+        "Delete it and download it again"
+    )
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+def _read_csv(path: Path, compressed: bool) -> pd.DataFrame:
+    text = _csv_text(path, compressed)
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    header = next(csv.reader([first_line]))
+    quoted = _quoted_columns(text, header)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), keep_default_na=False, na_values=list(CSV_MISSING),
+            dtype={c: str for c in quoted}, float_precision="round_trip", low_memory=False,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise CorruptFileError(f"{path}: not a valid CSV table ({exc}); copy or download it again") from exc
+    return _type_columns(frame, quoted)
+
+
+def _csv_text(path: Path, compressed: bool) -> str:
+    try:
+        raw = lzma.open(path).read() if compressed else path.read_bytes()
+    except (lzma.LZMAError, EOFError, OSError) as exc:
+        raise CorruptFileError(
+            f"{path}: the compressed file cannot be read ({exc}); it is truncated or not xz. "
+            "Copy or download it again"
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin1")  # CDC's text is ASCII or Latin-1
+    if not text.strip():
+        raise CorruptFileError(f"{path}: the file holds no data; copy or download it again")
+    if text.lstrip()[:1] == "<":
+        raise CorruptFileError(f"{path}: this is an HTML/XML page, not a CSV table; replace it with the real table")
+    return text
+
+
+def _quoted_columns(text: str, columns: list[str]) -> list[str]:
+    """Columns with at least one quoted cell (text columns) in the CSV body."""
+    body = text[text.find("\n") + 1:] if "\n" in text else ""
+    if '"' not in body:
+        return []
+    quoted: set[int] = set()
+    for line in body.splitlines():
+        if '"' not in line:
+            continue
+        parts = line.split(",")
+        starts = [(i, p) for i, p in enumerate(parts) if p[:1] == '"']
+        simple = all(p == '""' or (len(p) > 1 and p[-1] == '"' and '"' not in p[1:-1]) for _, p in starts)
+        if simple and sum(p.count('"') for _, p in starts) == line.count('"'):
+            quoted.update(i for i, _ in starts)
+        else:  # a quoted cell holds a comma or a quote: walk the line
+            quoted.update(_quoted_cells(line))
+    return [columns[i] for i in sorted(quoted) if i < len(columns)]
+
+
+def _quoted_cells(line: str) -> list[int]:
+    """Indices of the quoted cells of one CSV line (RFC 4180 quoting)."""
+    out, col, in_quotes, at_start = [], 0, False, True
+    for ch in line:
+        if at_start:
+            at_start = False
+            if ch == '"':
+                out.append(col)
+                in_quotes = True
+                continue
+        if in_quotes:
+            in_quotes = ch != '"'
+        elif ch == '"':
+            in_quotes = True  # second quote of an escaped pair ""
+        elif ch == ",":
+            col, at_start = col + 1, True
+    return out
+
+
+# --- shared typing ---------------------------------------------------------------------
+
+def _type_columns(frame: pd.DataFrame, text_columns: list[str]) -> pd.DataFrame:
+    text = set(text_columns)
+    out = {}
+    for name in frame.columns:
+        col = frame[name]
+        numeric = name not in text and col.dtype.kind in "fiub"
+        out[name] = col.astype("float64") if numeric else _as_text(col)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    values = [v if isinstance(v, str) and v != "" else None for v in col.astype(object)]
+    return pd.Series(values, dtype=object, name=col.name)
+
+
+def normalize_frame(frame: pd.DataFrame, where: str = "table") -> pd.DataFrame:
+    """Put a frame in the canonical types: SEQN int64, numbers float64, text object/None.
+
+    Used by both readers and by the parquet cache, so every route gives the same frame;
+    ``where`` (a file path) goes into the error message.
+    """
+    result = _type_columns(frame, [c for c in frame.columns if frame[c].dtype.kind not in "fiub"])
+    if "SEQN" in result.columns:
+        seqn = result["SEQN"]
+        if seqn.dtype != "float64" or seqn.isna().any() or (seqn != np.floor(seqn)).any():
+            raise CorruptFileError(
+                f"{where}: SEQN holds missing, text or non-integer values; the file is damaged, "
+                "copy or download it again"
+            )
+        result["SEQN"] = seqn.astype("int64")
+    return result
