@@ -1,0 +1,134 @@
+"""Small file helpers: atomic writes, streaming SHA-256, the SHA256SUMS record, a hash memo.
+
+Every write goes to a temporary file in the same folder, is flushed and fsync'ed, then
+renamed over the target with ``os.replace``: a reader sees the old file or the new one,
+never half of one.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write_bytes(d / "a.txt", b"hello")
+    >>> sha256_file(d / "a.txt")[:12]
+    '2cf24dba5fb0'
+    >>> record_checksum(d, "a.txt", sha256_file(d / "a.txt")); read_checksums(d)["a.txt"][:12]
+    '2cf24dba5fb0'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+CHUNK = 1 << 20  # 1 MiB
+SUMS_NAME = "SHA256SUMS"
+MEMO_NAME = "hashes.json"
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_checksums(folder: str | Path) -> dict[str, str]:
+    """The ``SHA256SUMS`` of a folder as {file name: hex digest} ({} when absent)."""
+    sums: dict[str, str] = {}
+    path = Path(folder) / SUMS_NAME
+    if not path.is_file():
+        return sums
+    for line in path.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.strip().partition("  ")
+        if len(digest) == 64 and name:
+            sums[name.lstrip("*")] = digest.lower()
+    return sums
+
+
+def record_checksum(folder: str | Path, name: str, digest: str | None) -> None:
+    """Set (or with ``digest=None`` drop) one line of the folder's ``SHA256SUMS``, atomically."""
+    sums = read_checksums(folder)
+    if digest is None:
+        sums.pop(name, None)
+    else:
+        sums[name] = digest
+    text = "".join(f"{d}  {n}\n" for n, d in sorted(sums.items()))
+    atomic_write_text(Path(folder) / SUMS_NAME, text)
+
+
+class HashMemo:
+    """SHA-256 of files remembered by (path, size, mtime_ns) in a small JSON file.
+
+    ``HashMemo(None)`` remembers nothing and hashes every time.
+    """
+
+    def __init__(self, folder: str | Path | None):
+        self.path = Path(folder) / MEMO_NAME if folder is not None else None
+        self._memo: dict[str, dict] | None = None
+
+    def _load(self) -> dict[str, dict]:
+        if self._memo is None:
+            self._memo = {}
+            if self.path is not None and self.path.is_file():
+                try:
+                    self._memo = json.loads(self.path.read_text(encoding="utf-8"))
+                except (ValueError, OSError):
+                    self._memo = {}  # a damaged memo is only a slower run
+        return self._memo
+
+    def sha256(self, path: str | Path) -> tuple[str, int]:
+        """(hex SHA-256, size in bytes) of ``path``, from the memo when the file is unchanged."""
+        path = Path(path).resolve()
+        st = path.stat()
+        memo, key = self._load(), str(path)
+        hit = memo.get(key)
+        if hit and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
+            return hit["sha256"], st.st_size
+        digest = sha256_file(path)
+        memo[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+        if self.path is not None:
+            try:
+                atomic_write_text(self.path, json.dumps(memo, indent=0, sort_keys=True))
+            except OSError:
+                pass  # a read-only cache only costs speed
+        return digest, st.st_size

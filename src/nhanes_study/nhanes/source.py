@@ -1,0 +1,207 @@
+"""Where tables come from: a local folder of files, or CDC's web site through a cache.
+
+Pick one with :func:`open_source`, in this order of precedence:
+
+1. ``data_dir=`` (the command line's ``--data-dir``): a folder of ``DEMO_H.XPT`` /
+   ``DEMO_H.csv.xz`` files, read as they are, never modified;
+2. the environment variable ``NHANES_DATA_DIR``: the same, when no ``data_dir`` is given;
+3. otherwise CDC: the ``.XPT`` files are downloaded once into the cache folder
+   (``cache_dir=``, else ``NHANES_CACHE_DIR``, else ``$XDG_CACHE_HOME/nhanes-study``,
+   else ``~/.cache/nhanes-study``).
+
+Example:
+    >>> from nhanes_study.nhanes.source import open_source
+    >>> from nhanes_study.nhanes.cycles import get_cycle
+    >>> src = open_source(data_dir="/work/shared/nhanes/2013-2018")          # doctest: +SKIP
+    >>> src.locate("DEMO", get_cycle("2017-2018")).name                     # doctest: +SKIP
+    'DEMO_J.csv.xz'
+    >>> src.record("DEMO", get_cycle("2017-2018")).to_dict()["size"]        # doctest: +SKIP
+    252076
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from nhanes_study.errors import DataError, MissingTableError
+from nhanes_study.nhanes import readers
+from nhanes_study.nhanes.cycles import Cycle, get_cycle
+from nhanes_study.nhanes.download import RetryPolicy, download_file
+from nhanes_study.nhanes.files import HashMemo, read_checksums, record_checksum, sha256_file
+
+DATA_DIR_ENV = "NHANES_DATA_DIR"
+CACHE_DIR_ENV = "NHANES_CACHE_DIR"
+#: File forms a local folder may hold, in order of preference (XPT is CDC's original).
+LOCAL_FORMS = (".xpt", ".csv.xz", ".csv")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """Provenance of one table file: which table and cycle, where, its SHA-256 and size."""
+
+    table: str
+    cycle: str
+    path: str
+    sha256: str
+    size: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_cache_dir() -> Path:
+    """$NHANES_CACHE_DIR, else $XDG_CACHE_HOME/nhanes-study, else ~/.cache/nhanes-study."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "nhanes-study"
+    return Path.home() / ".cache" / "nhanes-study"
+
+
+class _Source:
+    """What every source does; subclasses provide ``locate`` and ``_sha256``."""
+
+    cache_dir: Path | None = None
+
+    def locate(self, table: str, cycle: Cycle | str) -> Path:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, table: str, cycle: Cycle | str) -> pd.DataFrame:
+        """The table of one cycle as a typed DataFrame (see readers.read_table_file)."""
+        return readers.read_table_file(self.locate(table, cycle))
+
+    def record(self, table: str, cycle: Cycle | str) -> FileRecord:
+        """Provenance (path, SHA-256, size) of the file that holds the table."""
+        cycle = get_cycle(cycle)
+        path = self.locate(table, cycle)
+        digest, size = self._sha256(path)
+        return FileRecord(table.upper(), cycle.years, str(path), digest, size)
+
+    def _sha256(self, path: Path) -> tuple[str, int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class LocalFolderSource(_Source):
+    """A folder of CDC files named ``{STEM}.XPT`` (any case), ``{STEM}.csv.xz`` or ``{STEM}.csv``.
+
+    When several forms of one table are present, the XPT wins (it is CDC's original),
+    then .csv.xz, then .csv. ``cache_dir`` only holds a memo of file hashes.
+    """
+
+    def __init__(self, path: str | Path, cache_dir: str | Path | None = None):
+        self.path = Path(path).expanduser()
+        if not self.path.is_dir():
+            raise DataError(
+                f"data folder {self.path} does not exist or is not a folder; pass --data-dir "
+                f"(or set {DATA_DIR_ENV}) to a folder of NHANES files, or leave both unset to download from CDC"
+            )
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._memo = HashMemo(self.cache_dir)
+        self._names: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"LocalFolderSource({str(self.path)!r})"
+
+    def _listing(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = {p.name.lower(): p.name for p in self.path.iterdir() if p.is_file()}
+        return self._names
+
+    def candidates(self, table: str, cycle: Cycle | str) -> list[str]:
+        """The file names tried for a table, in order of preference."""
+        stem = get_cycle(cycle).file_stem(table)
+        return [stem + form.upper() if form == ".xpt" else stem + form for form in LOCAL_FORMS]
+
+    def locate(self, table: str, cycle: Cycle | str) -> Path:
+        cycle = get_cycle(cycle)
+        names = self._listing()
+        for name in self.candidates(table, cycle):
+            if name.lower() in names:
+                return self.path / names[name.lower()]
+        raise MissingTableError(self._missing_message(table, cycle))
+
+    def _missing_message(self, table: str, cycle: Cycle) -> str:
+        tried = ", ".join(self.candidates(table, cycle))
+        others = [c.years for c in _cycles_present(self._listing(), table) if c != cycle]
+        have = f" The folder has {table.upper()} for {', '.join(others)} only." if others else ""
+        return (
+            f"table {table.upper()} for cycle {cycle.years} is not in the data folder {self.path} "
+            f"(tried {tried}; the XPT name in any case).{have} Put the file in that folder, pass "
+            "--data-dir to a folder that has it, or omit --data-dir to download it from CDC"
+        )
+
+    def _sha256(self, path: Path) -> tuple[str, int]:
+        return self._memo.sha256(path)
+
+
+def _cycles_present(names: dict[str, str], table: str) -> list[Cycle]:
+    from nhanes_study.nhanes.cycles import CYCLES
+
+    return [c for c in CYCLES
+            if any(c.file_stem(table).lower() + form in names for form in LOCAL_FORMS)]
+
+
+class CdcSource(_Source):
+    """CDC's web site, each ``.XPT`` downloaded once into ``cache_dir`` and checked after.
+
+    The cache folder holds ``{STEM}.XPT`` files and their ``SHA256SUMS``. A cached file
+    whose hash no longer matches its line in SHA256SUMS is downloaded again.
+    ``base_url`` (or $NHANES_CDC_BASE_URL) replaces ``https://wwwn.cdc.gov``.
+    """
+
+    def __init__(self, cache_dir: str | Path, base_url: str | None = None, progress: bool = True,
+                 retry: RetryPolicy | None = None):
+        self.cache_dir = Path(cache_dir).expanduser()
+        self.base_url = base_url
+        self.progress = progress
+        self.retry = retry or RetryPolicy()
+        self._verified: dict[Path, str] = {}
+
+    def __repr__(self) -> str:
+        return f"CdcSource({str(self.cache_dir)!r})"
+
+    def locate(self, table: str, cycle: Cycle | str) -> Path:
+        """The cached XPT of the table, downloaded first if absent or damaged."""
+        cycle = get_cycle(cycle)
+        dest = self.cache_dir / f"{cycle.file_stem(table)}.XPT"
+        if dest in self._verified:
+            return dest
+        if dest.is_file() and self._cached_ok(dest):
+            return dest
+        what = f"table {table.upper()} for cycle {cycle.years}"
+        digest = download_file(cycle.cdc_urls(table, self.base_url), dest, retry=self.retry,
+                               progress=self.progress, what=what)
+        self._verified[dest] = digest
+        return dest
+
+    def _cached_ok(self, dest: Path) -> bool:
+        """Check a cached file against SHA256SUMS; a file with no line yet is recorded."""
+        digest = sha256_file(dest)
+        expected = read_checksums(dest.parent).get(dest.name)
+        if expected is None:
+            record_checksum(dest.parent, dest.name, digest)
+        elif expected != digest:
+            dest.unlink()  # damaged since it was downloaded: fetch it again
+            record_checksum(dest.parent, dest.name, None)
+            return False
+        self._verified[dest] = digest
+        return True
+
+    def _sha256(self, path: Path) -> tuple[str, int]:
+        digest = self._verified.get(path) or sha256_file(path)
+        return digest, path.stat().st_size
+
+
+def open_source(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *,
+                base_url: str | None = None, progress: bool = True,
+                retry: RetryPolicy | None = None) -> LocalFolderSource | CdcSource:
+    """The source to read from: ``data_dir``, else $NHANES_DATA_DIR, else CDC through the cache."""
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    folder = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
+    if folder is not None:
+        return LocalFolderSource(folder, cache_dir=cache)
+    return CdcSource(cache, base_url=base_url, progress=progress, retry=retry)
