@@ -35,6 +35,8 @@ from nhanes_study.errors import CorruptFileError
 
 #: First bytes of every SAS transport (XPORT v5/v8) file.
 XPT_MAGIC = b"HEADER RECORD*******LIB"
+#: Every SAS transport file is made of 80-byte records (the last one padded).
+XPT_RECORD = 80
 CSV_MISSING = ("NA", "")
 
 
@@ -82,6 +84,12 @@ def _read_xpt(path: Path) -> pd.DataFrame:
             f"{path}: not a SAS transport (.XPT) file{hint}; its first bytes are {head[:20]!r}. "
             "Delete it and download it again"
         )
+    size = path.stat().st_size
+    if size % XPT_RECORD:
+        raise CorruptFileError(
+            f"{path}: the .XPT file is truncated ({size} bytes is not a whole number of "
+            "80-byte SAS transport records). Delete it and download it again"
+        )
     last_error: Exception | None = None
     for encoding in (None, "latin1"):  # CDC's text is ASCII or Latin-1
         try:
@@ -107,7 +115,7 @@ def _read_csv(path: Path, compressed: bool) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
             io.StringIO(text), keep_default_na=False, na_values=list(CSV_MISSING),
-            dtype={c: str for c in quoted}, float_precision="round_trip", low_memory=False,
+            dtype={c: str for c in quoted}, low_memory=False,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise CorruptFileError(f"{path}: not a valid CSV table ({exc}); copy or download it again") from exc
