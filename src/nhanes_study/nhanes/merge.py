@@ -6,7 +6,8 @@ are then stacked and the declared missing codes recoded.
 
 The result's columns are ``SEQN`` (int64), ``cycle`` (the years string, e.g.
 ``"2013-2014"``, as plain ``object`` str: it survives concat, parquet and JSON unchanged),
-then the requested variables in the order of ``tables``.
+then the requested variables in the order of ``tables``: numbers float64, text ``object``
+with ``None`` for missing (also in rows the join did not match).
 
 Example:
     >>> from nhanes_study.nhanes import open_source, load_participants, get_cycle
@@ -85,6 +86,9 @@ def load_participants(
             parts.append(merged)
     frame = pd.concat(parts, ignore_index=True)
     frame["cycle"] = frame["cycle"].astype(object)
+    for name in frame.columns[2:]:
+        if frame[name].dtype == object:  # rows the left join did not match hold NaN: use None
+            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     _check_unique(frame, spine, cycles)
     frame, recoded = recode_missing(frame, missing_codes)
     return Participants(frame, files, recoded)
