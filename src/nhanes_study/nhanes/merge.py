@@ -16,7 +16,7 @@ Example:
     ...                       {"DEMO": ["RIDAGEYR", "DMDEDUC2"], "CBC": ["LBXHGB"]},
     ...                       missing_codes={"DMDEDUC2": [7, 9]}, progress=False)  # doctest: +SKIP
     >>> len(p.frame), p.recoded                                                  # doctest: +SKIP
-    (9254, {'DMDEDUC2': 11})
+    (9254, {'DMDEDUC2': 13})
 """
 
 from __future__ import annotations
