@@ -152,3 +152,19 @@ def test_retries_sleep_between_rounds(demo, tmp_path):
         download_file([server.url + CURRENT], tmp_path / "DEMO_H.XPT", progress=False,
                       retry=RetryPolicy(attempts=4, backoff=0.5, factor=3.0, timeout=5), sleep=slept.append)
     assert slept == [0.5, 1.5]
+
+
+def test_concurrent_sources_download_once(demo, tmp_path):
+    import threading
+
+    with serve({CURRENT: demo[0]}) as server:
+        paths = []
+        threads = [threading.Thread(target=lambda: paths.append(
+            CdcSource(tmp_path, base_url=server.url, progress=False, retry=FAST).locate("DEMO", H)))
+            for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=20)
+        assert len(server.requests) == 1
+    assert len(paths) == 3 and paths[0].read_bytes() == demo[0]

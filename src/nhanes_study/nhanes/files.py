@@ -16,11 +16,17 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, one process at a time
+    fcntl = None
 
 CHUNK = 1 << 20  # 1 MiB
 SUMS_NAME = "SHA256SUMS"
@@ -70,6 +76,24 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path):
+    """Hold an advisory lock on ``path`` (created if needed) for the block.
+
+    Two processes filling the same cache wait for each other instead of writing the same
+    ``.part`` file at once. The lock file itself holds nothing.
+    """
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def read_checksums(folder: str | Path) -> dict[str, str]:

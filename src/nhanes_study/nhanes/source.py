@@ -31,7 +31,7 @@ from nhanes_study.errors import DataError, MissingTableError
 from nhanes_study.nhanes import readers
 from nhanes_study.nhanes.cycles import Cycle, get_cycle
 from nhanes_study.nhanes.download import RetryPolicy, download_file
-from nhanes_study.nhanes.files import HashMemo, read_checksums, record_checksum, sha256_file
+from nhanes_study.nhanes.files import HashMemo, exclusive_lock, read_checksums, record_checksum, sha256_file
 
 DATA_DIR_ENV = "NHANES_DATA_DIR"
 CACHE_DIR_ENV = "NHANES_CACHE_DIR"
@@ -170,11 +170,13 @@ class CdcSource(_Source):
         dest = self.cache_dir / f"{cycle.file_stem(table)}.XPT"
         if dest in self._verified:
             return dest
-        if dest.is_file() and self._cached_ok(dest):
-            return dest
-        what = f"table {table.upper()} for cycle {cycle.years}"
-        digest = download_file(cycle.cdc_urls(table, self.base_url), dest, retry=self.retry,
-                               progress=self.progress, what=what)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(dest.with_name(dest.name + ".lock")):  # one downloader per file
+            if dest.is_file() and self._cached_ok(dest):
+                return dest
+            what = f"table {table.upper()} for cycle {cycle.years}"
+            digest = download_file(cycle.cdc_urls(table, self.base_url), dest, retry=self.retry,
+                                   progress=self.progress, what=what)
         self._verified[dest] = digest
         return dest
 
