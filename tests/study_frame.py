@@ -1,0 +1,29 @@
+"""The reference study's analysis frame on the shared data, built by the package itself.
+
+Tests of analyses use this rather than re-deriving variables: one definition of the
+cohort and its variables, the one the tool runs.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from nhanes_study.cohort import build_cohort
+from nhanes_study.pipeline import RunOptions, load_study_data
+from nhanes_study.spec import Study, default_study_path, load_study
+from nhanes_study.variables import AnalysisFrame, build_analysis_frame
+
+
+@lru_cache(maxsize=1)
+def reference_study() -> Study:
+    return load_study(default_study_path())
+
+
+@lru_cache(maxsize=2)
+def analysis_frame(data_dir: Path, cache_dir: Path | None = None) -> AnalysisFrame:
+    """The 8,126-row analysis frame of the reference study (variables derived and imputed)."""
+    study = reference_study()
+    participants = load_study_data(study, RunOptions(data_dir=Path(data_dir), cache_dir=cache_dir, progress=False))
+    cohort = build_cohort(participants.frame, study.exclusions)
+    return build_analysis_frame(cohort.frame, study)
