@@ -271,7 +271,13 @@ class _Section:
             if default is ...:
                 self.fail("is required but missing", key)
             return default
-        return _Section(self.file, f"{self.path}.{key}" if self.path else f"[{key}]", self.data[key])
+        if not self.path:
+            path = f"[{key}]"
+        elif self.path.startswith("[[") or not self.path.endswith("]"):
+            path = f"{self.path}.{key}"
+        else:  # a table inside a table is named as TOML writes its header: [variables.bmi]
+            path = f"{self.path[:-1]}.{key}]"
+        return _Section(self.file, path, self.data[key])
 
     def sections(self, key: str) -> list["_Section"]:
         """An array of tables, [[key]]."""
