@@ -39,3 +39,28 @@ def mean_sd(mean: float | None, sd: float | None, digits: int = 2) -> str:
 
 def percent(value: float | None, digits: int = 2) -> str:
     return "" if missing(value) else f"{value:.{digits}f}"
+
+
+def general(value: float | None) -> str:
+    """A published number as given: 11.9, not 11.90."""
+    return "" if missing(value) else f"{value:g}"
+
+
+def signed(value: float | None, digits: int = 4) -> str:
+    """'+0.0012' / '-0.0012': a difference, with its sign."""
+    return "" if missing(value) else f"{value:+.{digits}f}"
+
+
+def percent_signed(fraction: float | None, digits: int = 1) -> str:
+    """A relative difference given as a fraction, printed as '+12.3%'."""
+    return "" if missing(fraction) else f"{100 * fraction:+.{digits}f}%"
+
+
+def count(n: int | None) -> str:
+    """'8,126'."""
+    return "" if n is None else f"{n:,}"
+
+
+def mark(flag: bool | None) -> str:
+    """✓ for true, ✗ for false, blank for not applicable (null)."""
+    return "" if flag is None else ("✓" if flag else "✗")

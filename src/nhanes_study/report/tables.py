@@ -63,35 +63,74 @@ def _models(doc: dict) -> list[dict]:
     return doc["models"]
 
 
+def _by_model(records: list[dict]) -> dict:
+    """Estimates keyed by model number (`model`); `model_name` keys them too."""
+    out = {}
+    for e in records:
+        out[e["model"]] = e
+        if e.get("model_name") is not None:
+            out[e["model_name"]] = e
+    return out
+
+
+def _model_estimate(by_model: dict, model: dict) -> dict | None:
+    return by_model.get(model.get("number"), by_model.get(model["name"]))
+
+
+def _n_text(records: list[dict]) -> str:
+    """'n=8,126', or 'n=350-363' when the models of a row were fitted on different n."""
+    ns = sorted({e["n"] for e in records if e.get("n") is not None})
+    if not ns:
+        return ""
+    return f"n={ns[0]:,}" if len(ns) == 1 else f"n={ns[0]:,}-{ns[-1]:,}"
+
+
 def table2_table(doc: dict, profile: str) -> Table:
     models = _models(doc)
     header = ("Outcome",) + tuple(f"{m['name']} β (95% CI) P" for m in models)
     rows = []
     for outcome in doc["study"]["outcomes"]:
-        by_model = {e["model"]: e for e in _estimates(doc, "table2", profile) if e["outcome"] == outcome}
-        rows.append((_label(doc, outcome),) + tuple(
-            _cell(by_model.get(m["name"])) for m in models))
+        records = [e for e in _estimates(doc, "table2", profile) if e["outcome"] == outcome]
+        by_model = _by_model(records)
+        n = _n_text(records)
+        rows.append((_label(doc, outcome) + (f" ({n})" if n else ""),) + tuple(
+            _cell(_model_estimate(by_model, m)) for m in models))
     return Table(f"table2_{profile}", f"Table 2. Association of {_label(doc, doc['study']['exposure'])} with the outcomes",
                  header, tuple(rows), _model_notes(doc, profile))
 
 
 def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
     models = _models(doc)
-    header = ("Outcome / " + _label(doc, variable),) + tuple(m["name"] for m in models) + ("P for interaction",)
+    header = ("Outcome / " + _label(doc, variable),) + tuple(f"{m['name']} β (95% CI) P" for m in models)
     rows = []
     records = _estimates(doc, table, profile)
     for outcome in doc["study"]["outcomes"]:
-        rows.append((_label(doc, outcome),) + ("",) * (len(models) + 1))
+        mine = [e for e in records if e["outcome"] == outcome]
+        # P for interaction belongs to (outcome, model): printed on the outcome's row, per model.
+        p_int = {}
+        for e in mine:
+            if e.get("p_interaction") is not None:
+                p_int.setdefault(e["model"], e["p_interaction"])
+                p_int.setdefault(e.get("model_name"), e["p_interaction"])
+        rows.append((_label(doc, outcome),) + tuple(
+            f"P for interaction {fmt.p_value(_model_estimate(p_int, m))}" if _model_estimate(p_int, m) is not None
+            else "" for m in models))
         levels = []
-        for e in records:
-            if e["outcome"] == outcome and e["stratum"]["level"] not in levels:
+        for e in mine:
+            if e["stratum"]["level"] not in levels:
                 levels.append(e["stratum"]["level"])
         for level in levels:
-            cells = {e["model"]: e for e in records if e["outcome"] == outcome and e["stratum"]["level"] == level}
-            p_int = next((e["p_interaction"] for e in cells.values() if e.get("p_interaction") is not None), None)
-            rows.append((f"  {level}",) + tuple(_cell(cells.get(m["name"])) for m in models) + (fmt.p_value(p_int),))
+            at_level = [e for e in mine if e["stratum"]["level"] == level]
+            cells = _by_model(at_level)
+            n = _n_text(at_level)
+            rows.append((f"  {level}" + (f" ({n})" if n else ""),)
+                        + tuple(_cell(_model_estimate(cells, m)) for m in models))
     title = f"Table {table[-1]}. Association of {_label(doc, doc['study']['exposure'])} with the outcomes by {_label(doc, variable)}"
-    return Table(f"{table}_{profile}", title, header, tuple(rows), _model_notes(doc, profile))
+    notes = _model_notes(doc, profile) + (
+        f"P for interaction: Wald test of {_label(doc, doc['study']['exposure'])} × {_label(doc, variable)} "
+        f"in the whole-cohort model of the same outcome and model; {_label(doc, variable)} is not adjusted for "
+        f"within its levels.",)
+    return Table(f"{table}_{profile}", title, header, tuple(rows), notes)
 
 
 def _cell(e: dict | None) -> str:
@@ -102,8 +141,108 @@ def _cell(e: dict | None) -> str:
 
 def _model_notes(doc: dict, profile: str) -> tuple[str, ...]:
     notes = [f"{m['name']}: {m['label']}." for m in _models(doc)]
+    notes.append("Cells: β (95% CI) P; n: unweighted participants analysed.")
     notes.append(f"Profile: {profile}.")
     return tuple(notes)
+
+
+def _slope_cell(slope: dict | None) -> str:
+    if not slope:
+        return ""
+    return fmt.beta_ci_p(slope.get("estimate"), slope.get("ci_low"), slope.get("ci_high"), slope.get("p"))
+
+
+def _turning_point_cell(record: dict) -> str:
+    k = fmt.number(record.get("turning_point"))
+    boot = record.get("bootstrap") or {}
+    if k and not fmt.missing(boot.get("ci_low")):
+        return f"{k} ({fmt.number(boot['ci_low'])}, {fmt.number(boot['ci_high'])})"
+    return k
+
+
+def table5_table(doc: dict, profile: str) -> Table:
+    """Threshold effect analysis: one column per group and outcome of `thresholds`."""
+    records = [t for t in doc.get("thresholds", []) if t["profile"] == profile]
+    groups = []
+    for t in records:
+        if (t["group"]["variable"], t["group"]["level"]) not in groups:
+            groups.append((t["group"]["variable"], t["group"]["level"]))
+
+    def column(t: dict) -> str:
+        head = _label(doc, t["outcome"])
+        return head if len(groups) == 1 else f"{head}, {_label(doc, t['group']['variable'])}: {t['group']['level']}"
+
+    def row(label: str, cell) -> tuple[str, ...]:
+        return (label,) + tuple(cell(t) for t in records)
+
+    davies = any(t.get("davies") for t in records)
+    rows = [
+        row("Number of participants", lambda t: f"{t['n']:,}" if t.get("n") is not None else ""),
+        row("Model I: one-line linear model", lambda t: ""),
+        row("  Slope, β (95% CI) P", lambda t: _slope_cell(t.get("linear"))),
+        row("Model II: two-piecewise linear model", lambda t: ""),
+        row("  Turning point K (95% bootstrap CI)", _turning_point_cell),
+        row("  < K, β (95% CI) P", lambda t: _slope_cell(t.get("below"))),
+        row("  > K, β (95% CI) P", lambda t: _slope_cell(t.get("above"))),
+        row("Log-likelihood ratio test (1 df), P", lambda t: fmt.p_value(t.get("lrt_p"))),
+    ]
+    if davies:
+        rows.append(row("Davies test for a turning point, P",
+                        lambda t: fmt.p_value((t.get("davies") or {}).get("p_value"))))
+    group_text = "; ".join(f"{_label(doc, v)}: {lvl}" for v, lvl in groups)
+    title = f"Table 5. Threshold effect analysis of {_label(doc, doc['study']['exposure'])} on the outcomes ({group_text})"
+    model_names = sorted({t.get("model") for t in records if t.get("model")})
+    notes = [f"Fitted with {m}: {next((x['label'] for x in _models(doc) if x['name'] == m), m)}." for m in model_names]
+    notes.append("K: the turning point with the largest likelihood among observed values between the 5th and "
+                 "95th percentiles; its CI is the bootstrap percentile interval.")
+    notes.append("Log-likelihood ratio test: two-piece vs one-line model, chi-square with 1 df (ignores that K was "
+                 "estimated); Davies test: allows for it.")
+    for t in records:
+        boot = t.get("bootstrap")
+        if boot:
+            notes.append(f"{column(t)}: bootstrap {boot.get('scheme')}, {boot.get('succeeded')} of "
+                         f"{boot.get('replicates')} replicates estimable.")
+        if t.get("design_df") is not None:
+            notes.append(f"{column(t)}: design df {fmt.number(t['design_df'], 0)}.")
+    notes.append(f"Profile: {profile}.")
+    return Table(f"table5_{profile}", title, ("",) + tuple(column(t) for t in records), tuple(rows), tuple(notes))
+
+
+def _published_text(record: dict) -> str:
+    pub = record.get("published") or {}
+    if record.get("statistic") == "turning_point":
+        return fmt.general(pub.get("value"))
+    text = fmt.beta_ci(pub.get("beta"), pub.get("ci_low"), pub.get("ci_high"))
+    p = pub.get("p")
+    return f"{text} {p}" if text and p is not None else text
+
+
+def _ours_text(record: dict) -> str:
+    ours = record.get("ours") or {}
+    if record.get("statistic") == "turning_point":
+        value = fmt.number(ours.get("value"))
+        if value and not fmt.missing(ours.get("ci_low")):
+            return f"{value} ({fmt.number(ours['ci_low'])}, {fmt.number(ours['ci_high'])})"
+        return value
+    return fmt.beta_ci_p(ours.get("beta"), ours.get("ci_low"), ours.get("ci_high"), ours.get("p"))
+
+
+def reproduction_table(doc: dict) -> Table:
+    """Each published number beside ours (`reproduction`), per profile."""
+    models = {m.get("number"): m["name"] for m in _models(doc)} if "models" in doc else {}
+    rows = []
+    for r in doc.get("reproduction", []):
+        digits = 2 if r.get("statistic") == "turning_point" else 4
+        model = models.get(r.get("model"), "" if r.get("model") is None else str(r.get("model")))
+        rows.append((r["table"].replace("table", "Table "), _label(doc, r["outcome"]), model, r["profile"],
+                     r.get("statistic", ""), _published_text(r), _ours_text(r),
+                     fmt.signed(r.get("difference"), digits), fmt.percent_signed(r.get("relative_difference")),
+                     fmt.mark(r.get("inside_ci")), fmt.mark(r.get("cis_overlap"))))
+    header = ("Table", "Outcome", "Model", "Profile", "Statistic", "Published", "Ours", "Difference",
+              "Relative difference", "Ours inside published CI", "CIs overlap")
+    notes = ("Difference: ours minus published. For a turning point, 'inside' means the published value lies "
+             "inside our bootstrap CI.", "✓ yes, ✗ no, blank: not applicable.")
+    return Table("reproduction", "Reproduction of the published numbers", header, tuple(rows), notes)
 
 
 def all_tables(doc: dict) -> list[Table]:
@@ -115,6 +254,8 @@ def all_tables(doc: dict) -> list[Table]:
             tables.append(table2_table(doc, profile))
             for sub in doc.get("subgroups", []):
                 tables.append(subgroup_table(doc, profile, sub["table"], sub["variable"]))
+        if any(t["profile"] == profile for t in doc.get("thresholds", [])):
+            tables.append(table5_table(doc, profile))
     return tables
 
 
