@@ -1,0 +1,467 @@
+"""OUT/report.html: one self-contained page rendered from the results document alone.
+
+Sections, in order (each an element with this id): `methods`, `pricssa`, `flowchart`,
+`tables`, `figures`, `reproduction`, `warnings`, `provenance`. CSS is inline, figures are
+embedded as base64 SVG data URIs (each SVG stays its own document, so ids never clash),
+there is no script and no external address. Every piece of text from the document is
+escaped. Tables come from `report.tables` (the same `Table`s as the CSV/XLSX/DOCX), figures
+from `report.figures`; nothing is computed here beyond choosing words for settings.
+
+Example::
+
+    >>> from nhanes_study.results import read_results
+    >>> doc = read_results("out/results.json")                                   # doctest: +SKIP
+    >>> write_report(doc, "out", {"seconds": 41.2})                               # doctest: +SKIP
+    PosixPath('out/report.html')
+
+Documented in docs/report.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tomllib
+from pathlib import Path
+
+from nhanes_study.report import format as fmt
+from nhanes_study.report.figures import FigureFile, render_figures
+from nhanes_study.report.tables import Table, all_tables, reproduction_table
+
+SECTIONS = (
+    ("methods", "Methods"),
+    ("pricssa", "Survey reporting checklist (PRICSSA)"),
+    ("flowchart", "Figure 1"),
+    ("tables", "Tables"),
+    ("figures", "Figures"),
+    ("reproduction", "Reproduction of the published numbers"),
+    ("warnings", "Warnings"),
+    ("provenance", "Provenance"),
+)
+
+# How each profile setting (docs/study-file.md) is said in words.
+SETTING_TEXT = {
+    ("weights", "as_is"): "{weight} as given, rows weighted as in a weighted regression (R's glm(weights=))",
+    ("weights", "pooled"): "{weight} divided by the number of cycles pooled ({cycles})",
+    ("variance", "model"): "model-based standard errors of the weighted regression (R's glm(weights=)); "
+                           "strata and PSUs not used",
+    ("variance", "linearization"): "Taylor-series linearization, strata {strata}, PSUs {psu} nested in strata, "
+                                   "PSUs taken as sampled with replacement",
+    ("ci", "normal"): "95% CI = β ± 1.96 SE; p from t on the residual df",
+    ("ci", "t_design_df"): "95% CI = β ± t(df) SE and p from t and F on the design degrees of freedom",
+    ("subgroups", "subset_rows"): "subgroups fitted on their own rows",
+    ("subgroups", "domain"): "subgroups analysed as domains of the full design (no row dropped)",
+    ("categorical_test", "weighted_chisq"): "weighted chi-square",
+    ("categorical_test", "rao_scott"): "Rao-Scott corrected chi-square",
+    ("curves", "gam"): "weighted penalized regression spline (GAM)",
+    ("curves", "natural_spline"): "natural spline of the exposure inside the design-based regression",
+    ("bootstrap", "rows"): "bootstrap of the rows",
+    ("bootstrap", "psu_within_strata"): "bootstrap of the PSUs within strata (Rao-Wu rescaling)",
+}
+
+CSS = """
+body{font-family:Georgia,'Times New Roman',serif;max-width:1180px;margin:2rem auto;padding:0 1.2rem;
+ color:#111;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:1px solid #999;margin-top:2.4rem}
+h3{font-size:1.05rem;margin-top:1.6rem}
+nav ol{columns:2;font-size:.9rem}
+.meta{color:#444;font-size:.92rem}
+figure{margin:1.4rem 0}
+figcaption{font-size:.92rem;margin:.4rem 0}
+figcaption .profile{display:inline-block;margin-left:.5rem;padding:0 .4rem;border:1px solid #888;
+ border-radius:3px;font-family:sans-serif;font-size:.75rem;color:#333}
+figure img{max-width:100%;height:auto;display:block}
+#figure1 img{max-width:760px}
+table{border-collapse:collapse;font-family:Arial,Helvetica,sans-serif;font-size:.8rem;margin:.3rem 0}
+thead th{border-top:2px solid #000;border-bottom:1px solid #000;text-align:left;padding:.25rem .45rem;
+ vertical-align:bottom}
+tbody td{padding:.18rem .45rem;vertical-align:top}
+tbody tr:last-child td{border-bottom:2px solid #000}
+td.indent{padding-left:1.4rem}
+tr.group td{font-weight:bold;padding-top:.45rem}
+td.num{white-space:nowrap}
+.notes{font-size:.78rem;color:#333}.notes p{margin:.1rem 0}
+td.ok{color:#0a6b18;font-weight:bold}td.bad{color:#b00020;font-weight:bold}
+code,pre{font-family:'DejaVu Sans Mono',Menlo,monospace;font-size:.75rem}
+pre{background:#f5f5f5;padding:.6rem;overflow-x:auto}
+table.kv th{text-align:left;padding-right:1rem;font-weight:normal;color:#333;border:0}
+.warning{background:#fff6e0}
+"""
+
+
+def e(value) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+# ---------------------------------------------------------------------------- words from the document
+
+
+def _label(doc: dict, name: str) -> str:
+    return doc.get("labels", {}).get(name, name)
+
+
+def _list(items: list[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def design_names(doc: dict) -> dict:
+    """Weight, strata and PSU variable names: `doc["design"]`, else the study file's [design]."""
+    names = {"weight": "the exam weight", "strata": "the strata", "psu": "the PSUs"}
+    try:
+        names.update(tomllib.loads(doc["provenance"]["study_file"]["text"]).get("design", {}))
+    except (KeyError, TypeError, tomllib.TOMLDecodeError):
+        pass
+    names.update(doc.get("design", {}))
+    return names
+
+
+def setting_text(doc: dict, key: str, value) -> str:
+    words = SETTING_TEXT.get((key, value))
+    if words is None:
+        return str(value)
+    names = design_names(doc)
+    return words.format(weight=names["weight"], strata=names["strata"], psu=names["psu"],
+                        cycles=len(doc["study"].get("cycles", [])))
+
+
+def _profiles(doc: dict) -> list[str]:
+    return list(doc["study"]["profiles"])
+
+
+def _df_range(doc: dict, profile: str) -> tuple[float, float] | None:
+    dfs = [x["df"] for x in doc.get("estimates", []) if x["profile"] == profile and x.get("df") is not None]
+    return (min(dfs), max(dfs)) if dfs else None
+
+
+def _n_range(doc: dict, profile: str) -> tuple[int, int] | None:
+    ns = [x["n"] for x in doc.get("estimates", []) if x["profile"] == profile and x.get("n") is not None]
+    return (min(ns), max(ns)) if ns else None
+
+
+def _imputation(doc: dict) -> tuple[list[str], list[str]]:
+    """'BMI (kg/m2): 57 values (cohort mean 29.12)' and "Race: 12 values" sentences."""
+    filled, not_recorded = [], []
+    for name, v in doc.get("variables", {}).items():
+        if v.get("imputed"):
+            fill = f", filled with {fmt.number(v['fill_value'])}" if not fmt.missing(v.get("fill_value")) else ""
+            filled.append(f"{_label(doc, name)} {v['imputed']:,}{fill}")
+        if v.get("not_recorded"):
+            not_recorded.append(f"{_label(doc, name)} {v['not_recorded']:,}")
+    return filled, not_recorded
+
+
+def methods_paragraphs(doc: dict) -> list[str]:
+    """The methods section as plain sentences, every fact taken from the document."""
+    study, prov = doc["study"], doc.get("provenance", {})
+    out = []
+    tables = []
+    for f in prov.get("data_files", []):
+        if f["table"] not in tables:
+            tables.append(f["table"])
+    data = (f"Data came from the National Health and Nutrition Examination Survey (NHANES), cycles "
+            f"{_list(study.get('cycles', []))}")
+    if tables:
+        data += (f": tables {_list(tables)} ({len(prov['data_files'])} files, listed with their SHA-256 under "
+                 f"Provenance), joined one row per participant on SEQN")
+    data += "."
+    recoded = prov.get("missing_codes_recoded", {})
+    if recoded:
+        data += (" Survey codes for 'refused' and 'don't know' were set to missing before anything else ("
+                 + "; ".join(f"{k}: {n:,} values" for k, n in recoded.items()) + ").")
+    out.append(data)
+
+    flow = doc.get("flowchart")
+    if flow:
+        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]} ({s['rule']})" for s in flow["steps"]]
+        out.append(f"Of {flow['start']:,} participants we excluded, in this order, {_list(steps)}, leaving a "
+                   f"cohort of {flow['final']:,} (Figure 1).")
+
+    variables = doc.get("variables", {})
+
+    def named(name: str) -> str:
+        src = variables.get(name, {}).get("source") or []
+        return f"{_label(doc, name)} ({', '.join(src)})" if src else _label(doc, name)
+
+    if "exposure" in study:
+        text = f"The exposure was {named(study['exposure'])}"
+        groups = doc.get("exposure_groups")
+        if groups:
+            cuts = ", ".join(fmt.general(c) for c in groups.get("cut_points", []))
+            ns = ", ".join(f"{g} {groups['n'][g]:,}" for g in groups["labels"] if g in groups.get("n", {}))
+            text += (f", also in {len(groups['labels'])} groups ({'-'.join(groups['labels'][:1] + groups['labels'][-1:])}) "
+                     f"cut at the cohort's sample quantiles {cuts} (n: {ns})")
+        text += f"; the outcomes, analysed separately, were {_list([named(o) for o in study.get('outcomes', [])])}."
+        out.append(text)
+    covariates = []
+    for m in doc.get("models", []):
+        for name in m.get("adjust", []):
+            if name not in covariates:
+                covariates.append(name)
+    if covariates:
+        out.append(f"Covariates: {_list([named(c) for c in covariates])}. Models: "
+                   + "; ".join(f"{m['name']}, {m['label'].lower() if m.get('label') else ''}".rstrip(", ")
+                               for m in doc["models"]) + ".")
+    filled, not_recorded = _imputation(doc)
+    missing = ("Missing values of continuous covariates were filled with the cohort mean ("
+               + (_list(filled) if filled else "none was missing") + "); missing values of categorical covariates "
+               "became the level 'Not recorded' (" + (_list(not_recorded) if not_recorded else "none was missing")
+               + "). The exposure and outcomes are complete by the cohort's exclusions.")
+    if variables:
+        out.append(missing)
+
+    for profile in _profiles(doc):
+        settings = doc.get("profiles", {}).get(profile, {})
+        parts = [f"{key.replace('_', ' ')}: {setting_text(doc, key, settings[key])}"
+                 for key in ("weights", "variance", "ci", "subgroups", "categorical_test", "curves", "bootstrap")
+                 if key in settings]
+        text = f"Profile '{profile}': " + "; ".join(parts) + "."
+        if settings.get("design_df") is not None:
+            text += (f" Design degrees of freedom: {fmt.number(settings['design_df'], 0)} for the whole cohort "
+                     f"(PSUs holding domain members minus their strata, per domain). Tests use these df, not that "
+                     f"number minus the model's parameters, which is negative for a model with more parameters "
+                     f"than design df (see Warnings).")
+        out.append(text)
+    software = prov.get("software", {})
+    if software:
+        out.append("Software: " + ", ".join(f"{k} {v}" for k, v in software.items())
+                   + f". The study file is {prov.get('study_file', {}).get('name', '')}; seed {study.get('seed')}.")
+    return out
+
+
+def pricssa_items(doc: dict) -> list[tuple[str, dict[str, str] | str]]:
+    """(item, text for all profiles or {profile: text}) for the PRICSSA checklist."""
+    profiles = _profiles(doc)
+    settings = doc.get("profiles", {})
+    names = design_names(doc)
+    flow = doc.get("flowchart", {})
+
+    def each(fn) -> dict[str, str]:
+        return {p: fn(p, settings.get(p, {})) for p in profiles}
+
+    def design_vars(p, s):
+        if s.get("variance") == "linearization":
+            return f"strata {names['strata']}, PSUs {names['psu']} (masked variance units)"
+        return "not used for variance (weights only)"
+
+    def design_df(p, s):
+        if s.get("design_df") is not None:
+            rng = _df_range(doc, p)
+            low = f"; smallest domain df {fmt.number(rng[0], 0)}" if rng and rng[0] < s["design_df"] else ""
+            return f"{fmt.number(s['design_df'], 0)} (PSUs minus strata){low}"
+        rng = _df_range(doc, p)
+        return "not applicable; residual df of each weighted regression" + (
+            f" ({fmt.number(rng[0], 0)} to {fmt.number(rng[1], 0)})" if rng else "")
+
+    def n_per_estimate(p, s):
+        rng = _n_range(doc, p)
+        text = "Table 1: n per group in its header; Tables 2-4: n beside each row"
+        if rng:
+            text += f" ({rng[0]:,} to {rng[1]:,})"
+        ths = [t for t in doc.get("thresholds", []) if t["profile"] == p]
+        if ths:
+            counts = sorted({t["n"] for t in ths if t.get("n") is not None})
+            text += "; Table 5: n = " + _list([f"{n:,}" for n in counts])
+        return text
+
+    filled, not_recorded = _imputation(doc)
+    software = doc.get("provenance", {}).get("software", {})
+    return [
+        ("Data collection dates", f"NHANES cycles {_list(doc['study'].get('cycles', []))}"),
+        ("Sample design", "NHANES stratified multistage probability sample; public-use masked strata and PSUs"),
+        ("Survey weights used", each(lambda p, s: setting_text(doc, "weights", s.get("weights")))),
+        ("Design variables", each(design_vars)),
+        ("Variance estimation method", each(lambda p, s: setting_text(doc, "variance", s.get("variance"))
+                                            + "; " + setting_text(doc, "ci", s.get("ci")))),
+        ("Design degrees of freedom", each(design_df)),
+        ("Subpopulation analysis", each(lambda p, s: setting_text(doc, "subgroups", s.get("subgroups")))),
+        ("Observation deletion", f"{flow.get('start', 0):,} participants, {len(flow.get('steps', []))} exclusion "
+                                 f"steps, cohort {flow.get('final', 0):,} (Figure 1)" if flow else "not reported"),
+        ("Unweighted n per estimate", each(n_per_estimate)),
+        ("Missing data handling", "continuous covariates: cohort mean (" + (_list(filled) or "none missing")
+         + "); categorical covariates: level 'Not recorded' (" + (_list(not_recorded) or "none missing") + ")"),
+        ("Confidence intervals reported", "95% CI beside every estimate of Tables 2-5"),
+        ("Response rates", "not computed by this tool; see NCHS's published response rates for these cycles"),
+        ("Software and code", ", ".join(f"{k} {v}" for k, v in software.items()) or "not reported"),
+    ]
+
+
+# ---------------------------------------------------------------------------- HTML pieces
+
+
+def _figure_html(fig: FigureFile) -> str:
+    data = base64.b64encode(Path(fig.paths["svg"]).read_bytes()).decode("ascii")
+    profile = f' <span class="profile">profile: {e(fig.profile)}</span>' if fig.profile else ""
+    return (f'<figure id="{e(fig.key)}" class="figure" data-profile="{e(fig.profile or "")}">'
+            f'<img src="data:image/svg+xml;base64,{data}" alt="{e(fig.caption)}">'
+            f"<figcaption>{e(fig.caption)}{profile}</figcaption></figure>")
+
+
+def _table_html(table: Table, profile: str | None, marks: bool = False, element_id: str | None = None) -> str:
+    head = "".join(f"<th>{e(h)}</th>" for h in table.header)
+    body = []
+    for i, row in enumerate(table.rows):
+        label, cells = row[0], row[1:]
+        following = table.rows[i + 1][0] if i + 1 < len(table.rows) else ""
+        group = not label.startswith("  ") and following.startswith("  ")  # a heading of indented rows
+        cls = ' class="indent"' if label.startswith("  ") else ""
+        tds = [f"<td{cls}>{e(label.strip())}</td>"]
+        for cell in cells:
+            mark = ' class="ok"' if marks and cell == "✓" else ' class="bad"' if marks and cell == "✗" else ' class="num"'
+            tds.append(f"<td{mark}>{e(cell)}</td>")
+        body.append(('<tr class="group">' if group else "<tr>") + "".join(tds) + "</tr>")
+    notes = "".join(f"<p>{e(n)}</p>" for n in table.notes)
+    badge = f' <span class="profile">profile: {e(profile)}</span>' if profile else ""
+    return (f'<figure id="{e(element_id or table.key)}" class="table" data-profile="{e(profile or "")}">'
+            f"<figcaption><strong>{e(table.title)}</strong>{badge}</figcaption>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f'<div class="notes">{notes}</div></figure>')
+
+
+def _kv_table(rows: list[tuple[str, str]], cls: str = "kv") -> str:
+    return (f'<table class="{cls}"><tbody>'
+            + "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows) + "</tbody></table>")
+
+
+def _section(key: str, title: str, body: str) -> str:
+    return f'<section id="{e(key)}"><h2>{e(title)}</h2>{body}</section>'
+
+
+def _pricssa_html(doc: dict) -> str:
+    profiles = _profiles(doc)
+    head = "<th>Item</th>" + "".join(f"<th>{e(p)}</th>" for p in profiles)
+    rows = []
+    for item, value in pricssa_items(doc):
+        if isinstance(value, dict):
+            cells = "".join(f"<td>{e(value[p])}</td>" for p in profiles)
+        else:
+            cells = f'<td colspan="{len(profiles)}">{e(value)}</td>'
+        rows.append(f"<tr><td><strong>{e(item)}</strong></td>{cells}</tr>")
+    return (f'<table id="pricssa-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            '<p class="notes">Items of the Preferred Reporting Items for Complex Sample Survey Analysis '
+            '(PRICSSA, Seidenberg et al. 2023) that a run can state, per profile.</p>')
+
+
+def _tables_html(doc: dict) -> str:
+    profiles = _profiles(doc)
+    order = {p: i for i, p in enumerate(profiles)}
+    tables = all_tables(doc)
+    tables.sort(key=lambda t: (t.key.split("_", 1)[0], order.get(t.key.split("_", 1)[-1], len(order))))
+    if not tables:
+        return "<p>The results document holds no tables.</p>"
+    return "".join(_table_html(t, t.key.split("_", 1)[-1] if "_" in t.key else None) for t in tables)
+
+
+def _figures_html(figures: list[FigureFile]) -> str:
+    later = [f for f in figures if f.number > 1]
+    later.sort(key=lambda f: f.number)  # stable: profiles stay in run order within a figure number
+    if not later:
+        return "<p>The results document holds no curves.</p>"
+    return "".join(_figure_html(f) for f in later)
+
+
+def _reproduction_html(doc: dict) -> str:
+    if not doc.get("reproduction"):
+        return "<p>No published numbers were given in the study file.</p>"
+    return _table_html(reproduction_table(doc), None, marks=True, element_id="reproduction-table")
+
+
+def _warnings_html(doc: dict) -> str:
+    rows = [(w.get("where", ""), w.get("message", "")) for w in doc.get("warnings", [])]
+    seen = {m for _, m in rows}
+    for kind, records in (("curves", doc.get("curves", [])), ("thresholds", doc.get("thresholds", []))):
+        for r in records:
+            for message in r.get("warnings", []):
+                if message not in seen:
+                    seen.add(message)
+                    where = " ".join(str(x) for x in (r.get("table", kind), r.get("profile"), r.get("outcome"),
+                                                      r.get("by") or "") if x)
+                    rows.append((where, message))
+    if not rows:
+        return "<p>No warnings: no condition under which a number should not be trusted as is was met.</p>"
+    body = "".join(f'<tr class="warning"><td>{e(w)}</td><td>{e(m)}</td></tr>' for w, m in rows)
+    return (f"<p>{len(rows)} condition(s) under which a number should not be trusted as is.</p>"
+            f'<table id="warnings-table"><thead><tr><th>Where</th><th>Warning</th></tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def _run_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(" ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def _provenance_html(doc: dict, run_info: dict | None) -> str:
+    prov = doc.get("provenance", {})
+    study_file = prov.get("study_file", {})
+    parts = ["<h3>Study file</h3>",
+             _kv_table([("name", study_file.get("name", "")), ("sha256", study_file.get("sha256", "")),
+                        ("results format version", str(doc.get("format_version", "")))])]
+    if study_file.get("text"):
+        parts.append(f"<details><summary>Study file text</summary><pre>{e(study_file['text'])}</pre></details>")
+    files = prov.get("data_files", [])
+    parts.append(f"<h3>Data files ({len(files)})</h3>")
+    parts.append('<table id="data-files"><thead><tr><th>Table</th><th>Cycle</th><th>File</th><th>Bytes</th>'
+                 "<th>SHA-256</th></tr></thead><tbody>"
+                 + "".join(f"<tr><td>{e(f['table'])}</td><td>{e(f['cycle'])}</td><td>{e(f['file'])}</td>"
+                           f'<td class="num">{e(fmt.count(f.get("size")))}</td><td><code>{e(f["sha256"])}</code></td></tr>'
+                           for f in files) + "</tbody></table>")
+    if prov.get("missing_codes_recoded"):
+        parts.append("<h3>Survey missing codes set to missing</h3>")
+        parts.append(_kv_table([(k, fmt.count(v)) for k, v in prov["missing_codes_recoded"].items()]))
+    parts.append("<h3>Software</h3>")
+    parts.append(_kv_table(list(prov.get("software", {}).items())))
+    parts.append("<h3>Run</h3>")
+    if run_info:
+        parts.append(_kv_table([(k, _run_value(v)) for k, v in run_info.items()]))
+    else:
+        parts.append("<p>No run information was given (it lives in run.json, outside results.json).</p>")
+    return "".join(parts)
+
+
+def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = None) -> str:
+    """The page as a string: same document, figures and run_info give the same bytes."""
+    study = doc["study"]
+    title = study.get("title") or study.get("name", "NHANES study")
+    by_key = {f.key: f for f in figures}
+    nav = "".join(f'<li><a href="#{k}">{e(t)}</a></li>' for k, t in SECTIONS)
+    body = {
+        "methods": "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
+        "pricssa": _pricssa_html(doc),
+        "flowchart": _figure_html(by_key["figure1"]) if "figure1" in by_key else "<p>No flowchart.</p>",
+        "tables": _tables_html(doc),
+        "figures": _figures_html(figures),
+        "reproduction": _reproduction_html(doc),
+        "warnings": _warnings_html(doc),
+        "provenance": _provenance_html(doc, run_info),
+    }
+    meta = (f"Study {study.get('name', '')}; NHANES {_list(study.get('cycles', []))}; profiles "
+            f"{', '.join(_profiles(doc))}. Every number on this page is read from results.json; the profile "
+            f"beside each table and figure says which settings produced it.")
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<style>{CSS}</style></head><body>"
+            f'<header><h1>{e(title)}</h1><p class="meta">{e(meta)}</p>'
+            f'<nav><ol>{nav}</ol></nav></header><main>'
+            + "".join(_section(k, t, body[k]) for k, t in SECTIONS)
+            + "</main></body></html>\n")
+
+
+def write_report(doc: dict, out_dir: str | Path, run_info: dict | None = None,
+                 figures: list[FigureFile] | None = None) -> Path:
+    """Write OUT/report.html. Figures: those given, else rendered into OUT/figures."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if figures is None:
+        figures = render_figures(doc, out_dir / "figures")
+    path = out_dir / "report.html"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_report(doc, figures, run_info), encoding="utf-8")
+    tmp.replace(path)
+    return path
