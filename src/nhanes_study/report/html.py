@@ -143,14 +143,14 @@ def _n_range(doc: dict, profile: str) -> tuple[int, int] | None:
 
 
 def _imputation(doc: dict) -> tuple[list[str], list[str]]:
-    """'BMI (kg/m2): 57 values (cohort mean 29.12)' and "Race: 12 values" sentences."""
+    """'BMI (kg/m2): 57 filled with 29.12' and 'Race/ethnicity: 12' phrases, from `variables`."""
     filled, not_recorded = [], []
     for name, v in doc.get("variables", {}).items():
         if v.get("imputed"):
-            fill = f", filled with {fmt.number(v['fill_value'])}" if not fmt.missing(v.get("fill_value")) else ""
-            filled.append(f"{_label(doc, name)} {v['imputed']:,}{fill}")
+            fill = f" with {fmt.number(v['fill_value'])}" if not fmt.missing(v.get("fill_value")) else ""
+            filled.append(f"{_label(doc, name)}: {v['imputed']:,} filled{fill}")
         if v.get("not_recorded"):
-            not_recorded.append(f"{_label(doc, name)} {v['not_recorded']:,}")
+            not_recorded.append(f"{_label(doc, name)}: {v['not_recorded']:,}")
     return filled, not_recorded
 
 
