@@ -164,7 +164,7 @@ def _reproduction() -> list[dict]:
                         "published": {"beta": beta, "ci_low": lo, "ci_high": hi, "p": p},
                         "ours": {"beta": ours, "ci_low": ours - 0.0017, "ci_high": ours + 0.0017, "p": 2e-7},
                         "difference": ours - beta, "relative_difference": (ours - beta) / abs(beta),
-                        "inside_ci": lo <= ours <= hi, "cis_overlap": True})
+                        "inside_ci": ours - 0.0017 <= beta <= ours + 0.0017, "cis_overlap": True})
             out.append({"table": "table5", "outcome": outcome, "model": None, "profile": profile,
                         "statistic": "turning_point", "published": {"value": 11.9},
                         "ours": {"value": K_LUMBAR_PAPER, "ci_low": K_CI_LUMBAR_PAPER[0], "ci_high": K_CI_LUMBAR_PAPER[1]},

@@ -239,9 +239,11 @@ def reproduction_table(doc: dict) -> Table:
                      fmt.signed(r.get("difference"), digits), fmt.percent_signed(r.get("relative_difference")),
                      fmt.mark(r.get("inside_ci")), fmt.mark(r.get("cis_overlap"))))
     header = ("Table", "Outcome", "Model", "Profile", "Statistic", "Published", "Ours", "Difference",
-              "Relative difference", "Ours inside published CI", "CIs overlap")
-    notes = ("Difference: ours minus published. For a turning point, 'inside' means the published value lies "
-             "inside our bootstrap CI.", "✓ yes, ✗ no, blank: not applicable.")
+              "Relative difference", "Published inside our CI", "CIs overlap")
+    notes = ("Difference: ours minus published; relative difference: that over |published|.",
+             "Published inside our CI: the published value lies inside our 95% CI (for a turning point, our "
+             "bootstrap CI). CIs overlap: the published and our 95% CIs overlap.",
+             "✓ yes, ✗ no, blank: not applicable.")
     return Table("reproduction", "Reproduction of the published numbers", header, tuple(rows), notes)
 
 
