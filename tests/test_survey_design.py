@@ -48,7 +48,8 @@ def assert_close(actual, expected, what: str, rtol: float = RTOL, floor: float =
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         raise AssertionError(f"{what}: {a[i]!r} vs R {e[i]!r} (relative difference {rel[i]:.3g} > {rtol})")
-    _record(what.split(":")[0], worst)
+    parts = [x.strip() for x in what.split(":")]
+    _record(parts[0] if len(parts) < 3 else f"{parts[0]}: {parts[-1]}", worst)
     return worst
 
 

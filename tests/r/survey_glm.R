@@ -39,7 +39,8 @@ one_fit <- function(f) {
     extra <- list(degf = degf(sub), svyglm_df_residual = fit$df.residual)
     ci_t <- confint(fit, ddf = df)
   }
-  if (any(is.na(coef(fit)))) return(list(id = f$id, aliased = names(coef(fit))[is.na(coef(fit))]))
+  cf <- if (inherits(fit, "svyglm")) coef(fit, na.rm = FALSE) else coef(fit)
+  if (any(is.na(cf))) return(list(id = f$id, aliased = names(cf)[is.na(cf)]))
   V <- vcov(fit)
   wald <- lapply(f$wald, function(cols) {
     tf <- as.formula(paste("~", paste(unlist(cols), collapse = " + ")))
