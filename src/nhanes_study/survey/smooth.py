@@ -366,7 +366,12 @@ def _other_basins(model: _Model, rho: np.ndarray, base: np.ndarray) -> list[np.n
         left = np.concatenate([[np.inf], prof[:-1]])
         right = np.concatenate([prof[1:], [np.inf]])
         for i in np.flatnonzero((prof <= left) & (prof <= right) & np.isfinite(prof)):
-            if abs(grid[i] - rho[j]) > step and prof[i] < current + SCAN_MARGIN:
+            if abs(grid[i] - rho[j]) <= step:
+                continue
+            # at an end of the grid the criterion has flattened (lambda -> 0 or infinity):
+            # the basin is worth a restart only if that point already beats the minimum
+            limit = current - RESTART_GAIN if i in (0, grid.size - 1) else current + SCAN_MARGIN
+            if prof[i] < limit:
                 starts.append(trials[i])
     return starts
 
