@@ -199,17 +199,20 @@ class Design:
             x = x[:, None]
         if x.shape[0] != self.n:
             raise DesignError(f"scores have {x.shape[0]} rows, the design {self.n}")
-        z = self.psu_totals(x)                                    # G x p
+        v = self.variance_of_totals(self.psu_totals(x))
+        return v[0, 0] if one else v
+
+    def variance_of_totals(self, z: np.ndarray) -> np.ndarray:
+        """:meth:`variance` from the PSU totals ``z`` (n_psu x p, as :meth:`psu_totals`)."""
+        z = np.asarray(z, dtype=float)
         h = self._psu_stratum
         nh = self._psus_per_stratum[h].astype(float)              # PSUs of each PSU's stratum
-        sums = np.zeros((self.n_strata, x.shape[1]))
+        sums = np.zeros((self.n_strata, z.shape[1]))
         np.add.at(sums, h, z)
         means = sums / np.maximum(self._psus_per_stratum, 1)[:, None]
         lonely = nh == 1
         centred = z - means[h]
         scale = np.where(lonely, 1.0, nh / np.where(lonely, 1.0, nh - 1.0))
-        present = np.zeros(self.n_strata, dtype=bool)             # strata holding domain rows
-        present[self.strata[self._domain]] = True
         factor = 1.0
         if lonely.any():
             policy = self.lonely_psu
@@ -219,14 +222,15 @@ class Design:
                 centred = np.where(lonely[:, None], 0.0, centred)
             elif policy == "average":
                 centred = np.where(lonely[:, None], 0.0, centred)
+                present = np.zeros(self.n_strata, dtype=bool)     # strata holding domain rows
+                present[self.strata[self._domain]] = True
                 lonely_strata = self._psus_per_stratum == 1
                 nstrat = int(present.sum())
                 nok = int((present & ~lonely_strata).sum())
                 factor = nstrat / nok if nok else np.nan
             else:  # "fail": refused when built; kept for safety
                 raise DesignError("a stratum has only one PSU; use lonely_psu=\"adjust\"")
-        v = (centred * scale[:, None]).T @ centred * factor
-        return v[0, 0] if one else v
+        return (centred * scale[:, None]).T @ centred * factor
 
 
 def _label_array(values) -> np.ndarray:
