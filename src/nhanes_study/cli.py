@@ -39,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="study file (.toml); default: the reference study hgb_bmd")
     _data_options(run)
     run.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--quiet", action="store_true", help="no progress lines or bars")
+    run.add_argument("--log-json", action="store_true",
+                     help="progress as JSON lines on stderr (one object per step), for machines")
+    run.add_argument("--no-render", action="store_true",
+                     help="write results.json only (no tables, figures or report)")
 
     validate = sub.add_parser("validate", help="check a study file and print what it asks for",
                               description="Validate a study file without loading any data.",
@@ -79,13 +83,19 @@ def _cmd_run(args) -> int:
     from nhanes_study.pipeline import RunOptions, run_study
     from nhanes_study.spec import load_study
 
+    from nhanes_study.progress import Progress
+
     study = load_study(_study_path(args.study))
-    options = RunOptions(data_dir=args.data_dir, cache_dir=args.cache_dir, progress=not args.quiet)
-    document = run_study(study, args.out, options)
-    if not args.quiet:
-        flow = document["flowchart"]
-        print(f"{study.name}: {flow['start']:,} participants -> cohort of {flow['final']:,}", file=sys.stderr)
-        print(f"wrote {args.out / 'results.json'}", file=sys.stderr)
+    mode = "quiet" if args.quiet else "json" if args.log_json else "human"
+    progress = Progress(mode)
+    options = RunOptions(data_dir=args.data_dir, cache_dir=args.cache_dir, progress=progress.bars,
+                         render=not args.no_render)
+    progress.message(f"{study.name}: {study.title}")
+    document = run_study(study, args.out, options, progress)
+    flow = document["flowchart"]
+    progress.message(f"{flow['start']:,} participants -> cohort of {flow['final']:,}; "
+                     f"wrote {args.out / 'results.json'} in {progress.elapsed:.1f} s",
+                     results=str(args.out / "results.json"))
     return 0
 
 

@@ -12,6 +12,7 @@ from nhanes_study import results
 from nhanes_study.cohort import Cohort, build_cohort
 from nhanes_study.nhanes.cycles import get_cycle
 from nhanes_study.nhanes.merge import Participants, load_participants
+from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
 
 
@@ -19,7 +20,9 @@ from nhanes_study.spec import Study
 class RunOptions:
     data_dir: Path | None = None
     cache_dir: Path | None = None
-    progress: bool = True
+    progress: bool = True          # progress bars (downloads, parsing)
+    analyses: bool = True          # False: stop after the cohort (flowchart only)
+    render: bool = True            # tables, figures and report.html beside results.json
 
 
 def load_study_data(study: Study, options: RunOptions) -> Participants:
@@ -51,20 +54,48 @@ def provenance(study: Study, participants: Participants) -> dict:
 
 
 def build_document(study: Study, participants: Participants, cohort: Cohort) -> dict:
-    """The results document of a run (later stages add their sections)."""
+    """The results document of a run up to the cohort (analyses add their sections)."""
     return {
         "format_version": results.FORMAT_VERSION,
         "study": {"name": study.name, "title": study.title, "cycles": list(study.cycles),
-                  "profiles": [p.name for p in study.profiles], "seed": study.seed},
+                  "profiles": [p.name for p in study.profiles], "seed": study.seed,
+                  "exposure": study.exposure.variable, "outcomes": list(study.outcomes)},
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
     }
 
 
-def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions()) -> dict:
-    """Run the whole study and write OUT/results.json; return the document."""
-    participants = load_study_data(study, options)
-    cohort = build_cohort(participants.frame, study.exclusions)
-    document = build_document(study, participants, cohort)
-    results.write_results(document, Path(out_dir) / "results.json")
+def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions(),
+              progress: Progress | None = None) -> dict:
+    """Run the whole study: OUT/results.json, then its renderings; return the document."""
+    from nhanes_study.analyses.study_analyses import run_analyses
+    from nhanes_study.variables import build_analysis_frame
+
+    progress = progress or Progress("human" if options.progress else "quiet")
+    out_dir = Path(out_dir)
+    with progress.step("load data"):
+        participants = load_study_data(study, options)
+    with progress.step("cohort and variables"):
+        cohort = build_cohort(participants.frame, study.exclusions)
+        document = build_document(study, participants, cohort)
+        frame = build_analysis_frame(cohort.frame, study) if options.analyses else None
+    if frame is not None:
+        document.update(run_analyses(frame, study, progress))
+    results.write_results(document, out_dir / "results.json")
+    if options.render and frame is not None:
+        with progress.step("tables, figures and report"):
+            render_outputs(document, out_dir, {"seconds": round(progress.elapsed, 1),
+                                               "steps": [[n, round(t, 3)] for n, t in progress.timings]})
     return document
+
+
+def render_outputs(document: dict, out_dir: Path, run_info: dict) -> None:
+    """Every rendering of the results document: tables (CSV/XLSX/DOCX), figures, report."""
+    from nhanes_study.report.figures import render_figures
+    from nhanes_study.report.html import write_report
+    from nhanes_study.report.tables import write_tables
+
+    write_tables(document, out_dir / "tables")
+    figures = render_figures(document, out_dir / "figures")
+    results.write_results(run_info, out_dir / "run.json")
+    write_report(document, out_dir, run_info, figures=figures)

@@ -1,0 +1,110 @@
+"""One profile's way of estimating: its weights, its design, how it fits and subsets.
+
+Every analysis (Table 1, regressions, curves, thresholds) asks a `ProfileContext` to fit,
+so the two profiles differ in one place only:
+
+* ``paper``: rows weighted as ``glm(weights = w)`` weighs them, model-based SEs, CI =
+  beta ± 1.96 SE, a subgroup is fitted on its own rows;
+* ``design``: pooled weights, Taylor linearisation on strata and PSUs, t on the design df
+  of the domain, a subgroup is a domain of the full design (no row is dropped).
+
+Example::
+
+    >>> ctx = ProfileContext.build(frame, study, study.profile("design"))   # doctest: +SKIP
+    >>> fitted = ctx.fit("lumbar_bmd", ["hgb", "age", "sex", "race"])      # doctest: +SKIP
+    >>> fitted.term("hgb")["beta"]                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from nhanes_study.analyses.model_matrix import ModelMatrix, build_model_matrix
+from nhanes_study.spec import Profile, Study
+from nhanes_study.survey.design import Design, check_unique_strata, pooled_weights
+from nhanes_study.survey.regression import LinearFit, fit_svyglm, fit_weighted_glm, wald_test
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted model, its design matrix, and the CI rule of the profile that fitted it."""
+
+    fit: LinearFit
+    matrix: ModelMatrix
+    ci: str  # "normal" or "t"
+
+    def term(self, name: str) -> dict:
+        return self.fit.term(name, ci=self.ci)
+
+    def wald(self, term: str) -> dict:
+        """Wald F test of every column of a term (a multi-level factor, an interaction)."""
+        test = wald_test(self.fit, [self.matrix.names[i] for i in self.matrix.terms[term]])
+        return {"statistic": float(test.statistic), "df_num": float(test.df_num),
+                "df_den": None if test.df_den is None else float(test.df_den), "p": float(test.p)}
+
+
+@dataclass(frozen=True)
+class ProfileContext:
+    profile: Profile
+    frame: pd.DataFrame
+    weights: np.ndarray
+    design: Design  # the full design (paper: weights only, each row its own PSU)
+    references: dict[str, str | None]
+
+    @classmethod
+    def build(cls, frame: pd.DataFrame, study: Study, profile: Profile) -> "ProfileContext":
+        d = study.design
+        raw = frame[d.weight].to_numpy(dtype=float)
+        references = {name: v.reference for name, v in study.variables.items() if v.kind == "categorical"}
+        if profile.weights == "pooled":
+            weights = pooled_weights(raw, frame["cycle"].to_numpy())
+        else:
+            weights = raw
+        if profile.variance == "linearization":
+            strata = frame[d.strata].to_numpy()
+            check_unique_strata(strata, frame["cycle"].to_numpy())
+            design = Design(weights, strata, frame[d.psu].to_numpy(), lonely_psu=d.lonely_psu)
+        else:
+            design = Design(weights)
+        return cls(profile, frame, weights, design, references)
+
+    @property
+    def by_domain(self) -> bool:
+        return self.profile.subgroups == "domain"
+
+    @property
+    def ci(self) -> str:
+        return "t" if self.profile.ci == "t_design_df" else "normal"
+
+    def domain_df(self, rows: np.ndarray | None = None) -> int | None:
+        """Design df (PSUs minus strata holding rows of the domain), design profile only."""
+        if self.profile.variance != "linearization":
+            return None
+        return self.design.degf if rows is None else self.design.subset(rows).degf
+
+    def matrix(self, terms: Sequence[str], rows: np.ndarray | None = None,
+               interaction: tuple[str, str] | None = None, intercept: bool = True) -> ModelMatrix:
+        return build_model_matrix(self.frame, list(terms), interaction=interaction,
+                                  references=self.references, intercept=intercept, rows=rows)
+
+    def fit(self, outcome: str, terms: Sequence[str], rows: np.ndarray | None = None,
+            interaction: tuple[str, str] | None = None) -> Fitted:
+        """Weighted linear regression of `outcome` on `terms` over all rows or a subgroup."""
+        mm = self.matrix(terms, rows, interaction)
+        y = self.frame[outcome].to_numpy(dtype=float)
+        if self.profile.variance == "linearization":
+            design = self.design if rows is None else self.design.subset(rows)
+            fit = fit_svyglm(y, mm.matrix, mm.names, design)
+        elif rows is None:
+            fit = fit_weighted_glm(y, mm.matrix, mm.names, self.weights)
+        else:
+            fit = fit_weighted_glm(y[rows], mm.matrix[rows], mm.names, self.weights[rows])
+        return Fitted(fit, mm, self.ci)
+
+    def domain_design(self, rows: np.ndarray | None) -> Design:
+        """The design the descriptives of a group use (a domain, in both profiles)."""
+        return self.design if rows is None else self.design.subset(rows)

@@ -1,0 +1,128 @@
+"""Figures 2-5: fully adjusted smooth curves of each outcome on the exposure, overall and by group.
+
+* ``paper`` (``curves = "gam"``): y ~ s(x, bs = "cr", k) + covariates, weighted, REML
+  (survey/smooth.py, checked against mgcv); by group: s(x, by = group) + group + covariates.
+* ``design`` (``curves = "natural_spline"``): y ~ ns(x, knots at the study's quantiles of the
+  cohort's exposure) + covariates in the design-based regression; by group, a spline per
+  level plus the group's main effect; band from the design-based covariance, ± t(design df).
+
+A curve is the fitted outcome over a grid of the exposure (the group's own range) with every
+other covariate's model-matrix column at its mean over the rows fitted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.analyses.regressions import model_terms
+from nhanes_study.spec import Study
+from nhanes_study.survey.regression import fit_svyglm
+from nhanes_study.survey.smooth import fit_gam
+from nhanes_study.survey.splines import natural_spline_basis, quantile_knots
+
+
+def _grid(x: np.ndarray, points: int) -> np.ndarray:
+    return np.linspace(float(np.min(x)), float(np.max(x)), points)
+
+
+def _series(level, n, edf, grid, fit, se, z) -> dict:
+    return {"level": level, "n": int(n), "edf": None if edf is None else float(edf),
+            "x": grid.tolist(), "fit": fit.tolist(), "se": se.tolist(),
+            "lower": (fit - z * se).tolist(), "upper": (fit + z * se).tolist()}
+
+
+def _gam_curves(ctx, study, outcome, by, levels, covariates, points):
+    frame = ctx.frame
+    y = frame[outcome].to_numpy(dtype=float)
+    x = frame[study.exposure.variable].to_numpy(dtype=float)
+    Z = ctx.matrix(covariates, intercept=False).matrix if covariates else None
+    k = study.curves.basis_dimension
+    if by is None:
+        g = fit_gam(y, x, Z, ctx.weights, k=k)
+        c = g.curve(_grid(x, points))
+        return [_series(None, len(y), g.edf.get("all", next(iter(g.edf.values()))), np.asarray(c["x"]),
+                        np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None
+    labels = frame[by].astype(str).to_numpy()
+    g = fit_gam(y, x, Z, ctx.weights, k=k, by=labels, by_levels=levels)
+    out = []
+    for level in levels:
+        rows = labels == level
+        c = g.curve(_grid(x[rows], points), level=level)
+        out.append(_series(level, rows.sum(), g.edf.get(level), np.asarray(c["x"]),
+                           np.asarray(c["fit"]), np.asarray(c["se"]), 1.96))
+    return out, None
+
+
+def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
+    frame = ctx.frame
+    y = frame[outcome].to_numpy(dtype=float)
+    x = frame[study.exposure.variable].to_numpy(dtype=float)
+    knots = quantile_knots(x, study.curves.design_knot_quantiles)
+    boundary = (float(x.min()), float(x.max()))
+    basis = natural_spline_basis(x, knots, boundary)
+    Z = ctx.matrix(covariates, intercept=False).matrix if covariates else np.zeros((len(y), 0))
+    ones = np.ones((len(y), 1))
+    nb = basis.shape[1]
+    if by is None:
+        X = np.column_stack([ones, basis, Z])
+        names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + [f"z{j}" for j in range(Z.shape[1])]
+        fit = fit_svyglm(y, X, names, ctx.design)
+        z = stats.t.ppf(0.975, fit.df)
+        grid = _grid(x, points)
+        Xg = np.column_stack([np.ones(points), natural_spline_basis(grid, knots, boundary),
+                              np.tile(Z.mean(axis=0), (points, 1))])
+        return [_series(None, len(y), None, grid, Xg @ fit.coef,
+                        np.sqrt(np.einsum("ij,jk,ik->i", Xg, fit.vcov, Xg)), z)], knots
+    labels = frame[by].astype(str).to_numpy()
+    dummies = [(labels == lv).astype(float) for lv in levels]
+    blocks = [basis * d[:, None] for d in dummies]
+    X = np.column_stack([ones] + [d[:, None] for d in dummies[1:]] + blocks + [Z])
+    names = (["(Intercept)"] + [f"{by}{lv}" for lv in levels[1:]]
+             + [f"ns{j + 1}:{by}{lv}" for lv in levels for j in range(nb)]
+             + [f"z{j}" for j in range(Z.shape[1])])
+    fit = fit_svyglm(y, X, names, ctx.design)
+    z = stats.t.ppf(0.975, fit.df)
+    zbar = Z.mean(axis=0)
+    out = []
+    for i, level in enumerate(levels):
+        rows = labels == level
+        grid = _grid(x[rows], points)
+        Xg = np.zeros((points, X.shape[1]))
+        Xg[:, 0] = 1
+        if i > 0:
+            Xg[:, i] = 1
+        start = len(levels) + i * nb
+        Xg[:, start:start + nb] = natural_spline_basis(grid, knots, boundary)
+        Xg[:, X.shape[1] - Z.shape[1]:] = zbar
+        se = np.sqrt(np.einsum("ij,jk,ik->i", Xg, fit.vcov, Xg))
+        out.append(_series(level, rows.sum(), None, grid, Xg @ fit.coef, se, z))
+    return out, knots
+
+
+def curves(ctx: ProfileContext, study: Study) -> list[dict]:
+    spec = study.curves
+    if spec is None:
+        return []
+    model = next(m for m in study.models if m.name == spec.model)
+    method = "gam" if ctx.profile.curves == "gam" else "natural_spline"
+    make = _gam_curves if method == "gam" else _spline_curves
+    exposure = study.exposure.variable
+    out = []
+    for outcome in study.outcomes:
+        for by in (None, *spec.by):
+            covariates = [v for v in model_terms(study, model, drop=by) if v != exposure]
+            levels = None
+            if by is not None:
+                levels = [str(c) for c in ctx.frame[by].cat.categories if (ctx.frame[by] == c).any()]
+            series, knots = make(ctx, study, outcome, by, levels, covariates, spec.grid_points)
+            out.append({"profile": ctx.profile.name, "outcome": outcome, "by": by, "model": spec.model,
+                        "method": method, "knots": None if knots is None else [float(k) for k in knots],
+                        "series": series, "warnings": []})
+    return out
+
+
+def scatter(frame, study: Study) -> dict:
+    x = frame[study.exposure.variable].to_numpy(dtype=float)
+    return {o: {"x": x.tolist(), "y": frame[o].to_numpy(dtype=float).tolist()} for o in study.outcomes}

@@ -1,0 +1,107 @@
+"""Every analysis of a study, for every profile, into the sections of the results document.
+
+`run_analyses` is the one place that lists the analyses; each lives in its own module
+(table1, regressions, curves, thresholds, reproduction) and returns plain data.
+"""
+
+from __future__ import annotations
+
+from nhanes_study.analyses import curves as curves_mod
+from nhanes_study.analyses import regressions, reproduction, table1, thresholds
+from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.progress import Progress
+from nhanes_study.spec import Study
+from nhanes_study.variables import AnalysisFrame
+
+#: Fewer design degrees of freedom than this in a domain: a warning (NCHS guidance).
+MIN_DESIGN_DF = 12
+
+
+def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
+    variables = {}
+    for name, var in study.variables.items():
+        report = af.reports[name].to_dict()
+        report.pop("name", None)
+        variables[name] = {"source": list(var.sources), "label": var.label, **report}
+    group = af.exposure_group
+    labels = af.levels(group)
+    return {
+        "labels": {name: var.label for name, var in study.variables.items()},
+        "variables": variables,
+        "exposure_groups": {
+            "variable": group, "labels": labels,
+            "cut_points": list(af.reports[group].cut_points),
+            "n": {g: int((af.frame[group] == g).sum()) for g in labels},
+        },
+        "models": [{"number": i, "name": m.name, "label": m.label, "adjust": list(m.adjust)}
+                   for i, m in enumerate(study.models, start=1)],
+        "subgroups": [{"table": s.table, "variable": s.variable, "levels": af.levels(s.variable)}
+                      for s in study.subgroups],
+        "curve_colors": dict(study.curves.colors) if study.curves else {},
+    }
+
+
+def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -> list[dict]:
+    out = []
+    if ctx.profile.variance != "linearization":
+        return out
+    seen = set()
+    for e in estimates:
+        if e["profile"] != ctx.profile.name or e["df"] >= MIN_DESIGN_DF:
+            continue
+        key = (e["table"], e["stratum"]["level"] if e["stratum"] else None)
+        if key in seen:
+            continue
+        seen.add(key)
+        where = f"{e['table']} {ctx.profile.name}" + (f" {e['stratum']['variable']}={e['stratum']['level']}"
+                                                         if e["stratum"] else "")
+        out.append({"where": where, "message": f"only {e['df']:g} design degrees of freedom (fewer than "
+                    f"{MIN_DESIGN_DF}): design-based SEs, CIs and p-values for this group are unstable"})
+    df = ctx.domain_df()
+    for number, model in enumerate(study.models, start=1):
+        fitted_params = len(ctx.matrix(regressions.model_terms(study, model)).names)
+        if fitted_params > df:
+            out.append({"where": f"table2 {ctx.profile.name} model {number}",
+                        "message": f"{model.name} has {fitted_params} parameters but the design has only {df} "
+                                   f"degrees of freedom (PSUs minus strata); svyglm's residual df would be "
+                                   f"{df + 1 - fitted_params}. t tests and CIs use the design df {df}, as NCHS "
+                                   "guidance and the study file ask; the variance matrix of so many "
+                                   "coefficients is not full rank, so joint tests of many terms are unreliable"})
+    return out
+
+
+def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = None) -> dict:
+    """All analyses of the study in every profile; the document's analysis sections."""
+    progress = progress or Progress("quiet")
+    doc = _describe_frame(af, study)
+    doc["profiles"] = {}
+    doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
+    for profile in study.profiles:
+        name = profile.name
+        ctx = ProfileContext.build(af.frame, study, profile)
+        settings = {k: v for k, v in profile.__dict__.items() if k != "name"}
+        doc["profiles"][name] = {**settings, "design_df": ctx.domain_df()}
+        with progress.step(f"{name}: Table 1"):
+            doc["table1"][name] = table1.table1(ctx, study, af.exposure_group)
+        with progress.step(f"{name}: Tables 2-4"):
+            est = regressions.estimates(ctx, study)
+        doc["estimates"].extend(est)
+        doc["warnings"].extend(_design_warnings(ctx, study, est))
+        with progress.step(f"{name}: smooth curves"):
+            curves = curves_mod.curves(ctx, study)
+        doc["curves"].extend(curves)
+        with progress.step(f"{name}: threshold effects and bootstrap"):
+            thr = thresholds.thresholds(ctx, study)
+        doc["thresholds"].extend(thr)
+        for t in thr:
+            for message in t["warnings"]:
+                doc["warnings"].append({"where": f"{t['table']} {t['profile']} {t['outcome']} "
+                                                 f"{t['group']['variable']}={t['group']['level']}",
+                                        "message": message})
+        for c in curves:
+            for message in c["warnings"]:
+                doc["warnings"].append({"where": f"curves {c['profile']} {c['outcome']} by {c['by']}",
+                                        "message": message})
+    doc["scatter"] = curves_mod.scatter(af.frame, study)
+    doc["reproduction"] = reproduction.reproduction(study, doc["estimates"], doc["thresholds"])
+    return doc

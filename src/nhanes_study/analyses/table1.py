@@ -1,0 +1,86 @@
+"""Table 1: the cohort's characteristics, overall and by exposure group, with a p per row.
+
+Continuous: weighted mean, SD = sqrt(svyvar), and the p of the Wald F test of the group
+factor in the weighted regression of the variable on it. Categorical: weighted percent per
+level, and the p of the weighted chi-square (``paper``: Pearson on the weighted table
+rescaled to n) or the Rao-Scott F (``design``: ``svychisq(statistic = "F")``).
+Groups are domains of the profile's design, so the design profile never drops a row.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.spec import Study
+from nhanes_study.survey.descriptive import svychisq, svymean, svyprop, svyvar, weighted_chisq
+
+OVERALL = "Overall"
+
+TEST_NAMES = {
+    "continuous": {
+        "model": "Wald F test of the group factor in the weighted linear regression (model-based variance)",
+        "linearization": "Wald F test of the group factor in the design-based linear regression (t/F on design df)",
+    },
+    "categorical": {
+        "weighted_chisq": "Pearson chi-square on the weighted table rescaled to the sample size",
+        "rao_scott": "Rao-Scott second-order corrected F (svychisq, statistic = \"F\")",
+    },
+}
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
+    frame = ctx.frame
+    labels = [str(c) for c in frame[group].cat.categories]
+    groups = [OVERALL, *labels]
+    masks = {OVERALL: None, **{g: (frame[group] == g).to_numpy() for g in labels}}
+    n = {g: int(len(frame) if m is None else m.sum()) for g, m in masks.items()}
+    designs = {g: ctx.domain_design(m) for g, m in masks.items()}
+    group_codes = frame[group].astype(str).to_numpy()
+    rows = []
+    for name in study.table1:
+        var = study.variables[name]
+        if var.kind == "continuous":
+            x = frame[name].to_numpy(dtype=float)
+            stats = {}
+            for g in groups:
+                mean, se = svymean(x, designs[g])
+                stats[g] = {"mean": _finite(mean), "sd": _finite(math.sqrt(svyvar(x, designs[g]))), "se": _finite(se)}
+            test = ctx.fit(name, [group]).wald(group)
+            rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
+                         "p": test["p"], "test": test})
+        else:
+            values = frame[name].astype(str).to_numpy()
+            levels = [str(c) for c in frame[name].cat.categories]
+            props = {g: svyprop(values, designs[g]) for g in groups}
+            level_rows = []
+            for level in levels:
+                cells = {}
+                for g in groups:
+                    p, se = props[g].get(level, (0.0, 0.0))
+                    inside = values == level if masks[g] is None else (values == level) & masks[g]
+                    cells[g] = {"percent": 100 * float(p), "se": 100 * float(se), "n": int(inside.sum())}
+                level_rows.append({"level": level, "stats": cells})
+            if ctx.profile.categorical_test == "rao_scott":
+                chi = svychisq(values, group_codes, ctx.design)
+            else:
+                chi = weighted_chisq(values, group_codes, ctx.weights)
+            test = {"statistic": float(chi.statistic), "df_num": float(chi.df_num),
+                    "df_den": None if chi.df_den is None else float(chi.df_den), "p": float(chi.p)}
+            rows.append({"variable": name, "label": var.label, "kind": "categorical", "levels": level_rows,
+                         "p": test["p"], "test": test})
+    exposure = study.variables[study.exposure.variable]
+    return {
+        "exposure_label": exposure.label,
+        "groups": groups,
+        "n": n,
+        "tests": {"continuous": TEST_NAMES["continuous"][ctx.profile.variance],
+                  "categorical": TEST_NAMES["categorical"][ctx.profile.categorical_test]},
+        "rows": rows,
+    }

@@ -1,0 +1,67 @@
+"""Console progress of a run: one line per step with its duration, or JSON lines.
+
+Three modes: human lines on stderr (default), nothing (``--quiet``), or one JSON object per
+event on stderr (``--log-json``: ``{"event": "step", "step": "...", "seconds": 1.234}``) for
+machines. Progress bars of long loops (downloads, parsing, the bootstrap) are tqdm bars
+driven by the same switch.
+
+Example::
+
+    >>> log = Progress(mode="quiet")
+    >>> with log.step("Table 1"):
+    ...     pass
+    >>> [name for name, _ in log.timings]
+    ['Table 1']
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterator, TextIO
+
+MODES = ("human", "quiet", "json")
+
+
+class Progress:
+    def __init__(self, mode: str = "human", stream: TextIO | None = None):
+        if mode not in MODES:
+            raise ValueError(f"progress mode must be one of {MODES}, not {mode!r}")
+        self.mode = mode
+        self.stream = stream or sys.stderr
+        self.timings: list[tuple[str, float]] = []
+        self._started = time.perf_counter()
+
+    @property
+    def bars(self) -> bool:
+        """Whether tqdm bars should be shown (human mode only)."""
+        return self.mode == "human"
+
+    def _emit(self, event: str, **fields) -> None:
+        if self.mode == "json":
+            print(json.dumps({"event": event, **fields}), file=self.stream, flush=True)
+        elif self.mode == "human":
+            if event == "start":
+                print(f"  {fields['step']} ...", file=self.stream, flush=True)
+            elif event == "step":
+                print(f"  {fields['step']}: done in {fields['seconds']:.1f} s", file=self.stream, flush=True)
+            elif event == "message":
+                print(fields["text"], file=self.stream, flush=True)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self._emit("start", step=name)
+        t0 = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - t0
+        self.timings.append((name, seconds))
+        self._emit("step", step=name, seconds=round(seconds, 3))
+
+    def message(self, text: str, **fields) -> None:
+        self._emit("message", text=text, **fields)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._started
