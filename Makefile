@@ -10,12 +10,12 @@ OUT    ?= out
 STUDY  ?= studies/hgb_bmd.toml
 PYTEST_ARGS ?=
 
-.PHONY: study test install r-deps bench clean
+.PHONY: study test install r-deps test-deps bench clean
 
 study: install
 	$(VENV)/bin/nhanes-study run $(STUDY) --data-dir $(DATA) --out $(OUT)
 
-test: install r-deps
+test: install r-deps test-deps
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
@@ -28,6 +28,9 @@ $(VENV)/.installed: pyproject.toml
 
 r-deps:
 	bash scripts/install-r-deps.sh
+
+test-deps:
+	bash scripts/install-test-deps.sh
 
 bench: install r-deps
 	$(VENV)/bin/python -m benchmarks
