@@ -93,10 +93,16 @@ SCAN = np.arange(-8.0, 22.0, 1.0)
 #: basin's grid point lies within half a step of its minimum, where the criterion is at
 #: most ~0.1 above it).
 SCAN_MARGIN = 2.0
-#: Another basin's minimum must beat the current one by this much to replace it.
-RESTART_GAIN = 1e-7
+#: Relative rounding level of the criterion: another basin's minimum must beat the
+#: current one by more than this (x |criterion|) to replace it, and a grid minimum must
+#: stand out of its neighbours by as much. (The criterion is O(n); the basins met on
+#: the real data differ by 1e-2 to 1e-1, its rounding in the flat tails is ~1e-6.)
+NOISE = 1e-8
 #: Rounds of scanning for other basins.
 MAX_RESTARTS = 3
+#: A smooth within this of its limit (edf of a straight line, or unpenalised) strides
+#: MAX_STEP towards it.
+TAIL = 0.05
 #: Largest Newton step in any log lambda (mgcv's newton maxNstep).
 MAX_STEP = 5.0
 #: log lambda is kept within this distance of its starting value (lambda -> 0 or infinity
@@ -365,12 +371,15 @@ def _other_basins(model: _Model, rho: np.ndarray, base: np.ndarray) -> list[np.n
         prof = np.array([model.quick_score(t) for t in trials])
         left = np.concatenate([[np.inf], prof[:-1]])
         right = np.concatenate([prof[1:], [np.inf]])
-        for i in np.flatnonzero((prof <= left) & (prof <= right) & np.isfinite(prof)):
+        # a minimum must stand out of the rounding of the criterion (where a smooth has
+        # become a straight line, or unpenalised, the profile is flat to rounding)
+        noise = NOISE * abs(current)
+        for i in np.flatnonzero((prof + noise < left) & (prof + noise < right) & np.isfinite(prof)):
             if abs(grid[i] - rho[j]) <= step:
                 continue
             # at an end of the grid the criterion has flattened (lambda -> 0 or infinity):
             # the basin is worth a restart only if that point already beats the minimum
-            limit = current - RESTART_GAIN if i in (0, grid.size - 1) else current + SCAN_MARGIN
+            limit = current - noise if i in (0, grid.size - 1) else current + SCAN_MARGIN
             if prof[i] < limit:
                 starts.append(trials[i])
     return starts
@@ -408,15 +417,31 @@ def _newton(model: _Model, rho0: np.ndarray) -> tuple[_Penalised, int, bool]:
         big = np.abs(step).max()
         if big > MAX_STEP:
             step *= MAX_STEP / big
+        # a smooth heading for a straight line (lambda -> inf: tr(A^-1 S_j) lambda_j -> rank)
+        # or for no penalty (-> 0) sits where the criterion decays like exp(-|rho|) and
+        # Newton crawls one unit a step: try striding MAX_STEP there first
+        to_line = free & (g < 0) & (model.rank - cur.t < TAIL)
+        to_free = free & (g > 0) & (cur.t < TAIL)
+        attempts = []
+        if to_line.any() or to_free.any():
+            stride = step.copy()
+            stride[to_line] = np.maximum(stride[to_line], MAX_STEP)
+            stride[to_free] = np.minimum(stride[to_free], -MAX_STEP)
+            attempts.append(stride)
+        attempts.append(step)
         accepted = False
-        for _ in range(60):
-            trial_rho = np.clip(rho + step, lo, hi)
-            trial = _Penalised(model, trial_rho)
-            tv = trial.score(model)
-            if tv <= value:
-                accepted = True
+        for k_try, first in enumerate(attempts):
+            step = first
+            for _ in range(1 if k_try < len(attempts) - 1 else 60):
+                trial_rho = np.clip(rho + step, lo, hi)
+                trial = _Penalised(model, trial_rho)
+                tv = trial.score(model)
+                if tv <= value:
+                    accepted = True
+                    break
+                step = step / 2
+            if accepted:
                 break
-            step /= 2
         if not accepted:  # no step lowers the criterion: at its minimum to rounding
             converged = bool(np.all(np.abs(g[free]) < 1e3 * GRAD_TOL))
             break
@@ -549,7 +574,7 @@ def fit_gam(
         for start in _other_basins(model, cur.rho, rho0):
             other, its, ok = _newton(model, start)
             iterations += its
-            if other.score(model) < cur.score(model) - RESTART_GAIN:
+            if other.score(model) < cur.score(model) - NOISE * abs(cur.score(model)):
                 cur, converged, improved = other, ok, True
         if not improved:
             break
