@@ -166,7 +166,7 @@ def test_subset_zeroes_weights_and_keeps_rows():
 def synthetic_design_frame(seed: int = 11) -> pd.DataFrame:
     """A small stratified cluster sample: strata 1-5 with 2-4 PSUs, stratum 6 with one PSU
     (lonely), varying cluster sizes, some zero weights; a domain `dom` in which stratum 2
-    has a single PSU holding domain members."""
+    has a single PSU holding domain members, and `dom2`, the same without stratum 6."""
     rng = np.random.default_rng(seed)
     rows = []
     psus = {1: 3, 2: 2, 3: 4, 4: 2, 5: 3, 6: 1}
@@ -188,6 +188,7 @@ def synthetic_design_frame(seed: int = 11) -> pd.DataFrame:
     dom = rng.uniform(size=n) < 0.6
     dom[(f["stratum"] == 2).to_numpy()] = (f["psu"] == 1).to_numpy()[(f["stratum"] == 2).to_numpy()]
     f["dom"] = dom.astype(int)
+    f["dom2"] = (dom & (f["stratum"] != 6).to_numpy()).astype(int)   # a domain without the lonely stratum
     return f
 
 
@@ -208,10 +209,11 @@ def synthetic_r(r_oracle):
     out = {}
     for policy in POLICIES + ["fail"]:
         design = {"weights": "w", "strata": "stratum", "psu": "psu", "lonely": policy}
-        dom = {"var": "dom", "value": 1}
+        wheres = (("whole", None), ("domain", {"var": "dom", "value": 1}),
+                  ("domain-without-lonely", {"var": "dom2", "value": 1}))
         fits = [{"id": f"{policy}-{where}", "y": "y", "x": ["one", "x1", "x2", "gb"],
                  "variance": "linearization", "domain": d, "wald": [["x2", "gb"]]}
-                for where, d in (("whole", None), ("domain", dom))]
+                for where, d in wheres]
         if policy == "adjust":
             fits.append({"id": "glm-zero-weights", "y": "y", "x": ["one", "x1", "x2", "gb"],
                          "variance": "model", "domain": None, "wald": [["x2", "gb"]]})
@@ -219,19 +221,19 @@ def synthetic_r(r_oracle):
         desc = r_oracle("survey_descriptive.R", f, {"design": design, "cases": [
             {"id": where, "domain": d, "means": ["y", "x1"], "vars": ["y"], "props": ["k", "g"],
              "chisq": [["k", "g"]], "wchisq": []}
-            for where, d in (("whole", None), ("domain", dom))]})
+            for where, d in wheres]})
         out[policy] = (glm, desc)
     return f, out
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-@pytest.mark.parametrize("where", ["whole", "domain"])
+@pytest.mark.parametrize("where", ["whole", "domain", "domain-without-lonely"])
 def test_lonely_psu_policies_match_r(synthetic_r, policy, where):
     f, out = synthetic_r
     glm, desc = out[policy]
     design = Design(f["w"], f["stratum"], f["psu"], lonely_psu=policy)
-    if where == "domain":
-        design = design.subset(f["dom"].to_numpy() == 1)
+    if where != "whole":
+        design = design.subset(f["dom" if where == "domain" else "dom2"].to_numpy() == 1)
     case = f"lonely PSU {policy}, {where}"
     r = next(x for x in glm["fits"] if x["id"] == f"{policy}-{where}")
     X, names = _x(f)
@@ -259,6 +261,15 @@ def test_lonely_psu_policies_match_r(synthetic_r, policy, where):
     t = svychisq(f["k"], f["g"], design)
     rc = rd["chisq"][0]
     assert_close([t.statistic, t.df_num, t.df_den, t.p], [rc["F"], rc["ndf"], rc["ddf"], rc["p"]], f"{case}: svychisq")
+
+
+def test_synthetic_domain_has_a_stratum_with_one_psu_holding_members(synthetic_r):
+    f, _ = synthetic_r
+    inside = f[f["dom"] == 1]
+    per_stratum = inside.groupby("stratum")["psu"].nunique()
+    assert per_stratum[2] == 1 and f.loc[f["stratum"] == 2, "psu"].nunique() == 2
+    assert f.loc[f["stratum"] == 6, "psu"].nunique() == 1 and 6 in per_stratum.index
+    assert 6 not in set(f.loc[f["dom2"] == 1, "stratum"])
 
 
 def test_lonely_policies_differ(synthetic_r):
