@@ -1,0 +1,1 @@
+import nhanes_study  # noqa: F401  (first: sets single-threaded BLAS before numpy loads)

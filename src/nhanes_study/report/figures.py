@@ -22,6 +22,8 @@ Example::
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +129,9 @@ def _panel_letter(i: int) -> str:
 def _save(fig: Figure, out_dir: Path, key: str) -> dict[str, Path]:
     paths = {"png": out_dir / f"{key}.png", "svg": out_dir / f"{key}.svg"}
     fig.savefig(paths["png"], format="png", dpi=DPI, metadata=PNG_METADATA)
+    # The constrained layout is solved once (by the PNG draw) and then frozen: solving it
+    # again for the SVG cost about as much as drawing, and gives the same positions.
+    fig.set_layout_engine("none")
     fig.savefig(paths["svg"], format="svg", metadata=SVG_METADATA)
     return paths
 
@@ -274,28 +279,56 @@ def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], numbe
 # ---------------------------------------------------------------------------- all
 
 
-def render_figures(doc: dict, out_dir: str | Path) -> list[FigureFile]:
-    """Draw every figure the document has data for; write PNG and SVG into out_dir."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: list[FigureFile] = []
+def _jobs(doc: dict, out_dir: Path) -> list[tuple]:
+    """Every figure to draw, as (function, arguments after doc), in a fixed order."""
+    jobs: list[tuple] = []
+    if "flowchart" in doc:
+        jobs.append((_flowchart, (out_dir,)))
+    outcomes = doc["study"].get("outcomes", [])
+    by_variables = _by_variables(doc)
+    for profile in doc["study"]["profiles"]:
+        number = 2
+        for outcome in outcomes:
+            overall = [c for c in _curves(doc, profile, None) if c["outcome"] == outcome]
+            if overall:
+                jobs.append((_overall, (profile, outcome, overall[0], number, out_dir)))
+            number += 1
+        for variable in by_variables:
+            curves = _curves(doc, profile, variable)
+            if curves:
+                jobs.append((_by_figure, (profile, variable, curves, number, out_dir)))
+            number += 1
+    return jobs
+
+
+_DOC: dict | None = None  # the document being drawn, shared with forked workers
+
+
+def _draw(job: tuple) -> FigureFile:
+    function, args = job
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(RC)
-        if "flowchart" in doc:
-            files.append(_flowchart(doc, out_dir))
-        outcomes = doc["study"].get("outcomes", [])
-        by_variables = _by_variables(doc)
-        for profile in doc["study"]["profiles"]:
-            number = 2
-            for outcome in outcomes:
-                overall = [c for c in _curves(doc, profile, None) if c["outcome"] == outcome]
-                if overall:
-                    files.append(_overall(doc, profile, outcome, overall[0], number, out_dir))
-                number += 1
-            for variable in by_variables:
-                curves = _curves(doc, profile, variable)
-                if curves:
-                    files.append(_by_figure(doc, profile, variable, curves, number, out_dir))
-                number += 1
-    return files
+        return function(_DOC, *args)
+
+
+def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None) -> list[FigureFile]:
+    """Draw every figure the document has data for; write PNG and SVG into out_dir.
+
+    Figures are independent, so they are drawn by `workers` forked processes (default: one
+    per CPU, at most 4); each file is the same whichever process draws it.
+    """
+    global _DOC
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = _jobs(doc, out_dir)
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    _DOC = doc
+    try:
+        if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+                return pool.map(_draw, jobs, chunksize=1)
+        return [_draw(job) for job in jobs]
+    finally:
+        _DOC = None
