@@ -144,6 +144,31 @@ def test_vectorised_replicates_equal_a_loop_of_searches(scheme):
         assert K[b] == s.turning_point, b
 
 
+def test_replicates_missing_a_rare_covariate_level_still_give_k():
+    """A dummy of a level held by 3 rows is all zero in many replicates. As glm would (NA for
+    the aliased column), such a replicate is fitted without it: K equals the search on that
+    replicate's rows with the empty column left out, and no replicate is thrown away."""
+    y, x, z, w = kinked(n=300, seed=4)
+    rare = np.zeros(300)
+    rare[[5, 77, 190]] = 1.0
+    zz = np.column_stack([z, rare])
+    data = th._prepare(y, x, zz, w)
+    _, mult, fac, _ = th._draws(data, replicates=80, seed=3, strata=None, psu=None, scheme="rows")
+    K, _ = th._replicate_k(y, x, zz, w, mult, fac)
+    missing = 0
+    for b in range(80):
+        m = mult[b].astype(int)
+        keep = np.repeat(np.arange(x.size), m)
+        cols = zz[keep]
+        present = cols.std(axis=0) > 0
+        missing += int(not present[1])
+        s = threshold_search(y[keep], x[keep], cols[:, present], (w * fac[b] / np.maximum(mult[b], 1))[keep])
+        assert K[b] == s.turning_point, b
+    assert missing > 0  # the case under test happened
+    boot = bootstrap_turning_point(y, x, zz, w, replicates=200, seed=3)
+    assert boot.succeeded == 200
+
+
 def test_psu_resampling_keeps_strata():
     _, _, _, _, strata, psu = design(n_strata=10, psu_per=3)
     mult, fac, singletons = th._psu_factors(strata, psu, 100, np.random.default_rng(0))

@@ -495,6 +495,9 @@ def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_00
     xc = x - xc0
     uc = u - xc0
     Zc = Z - Z.mean(axis=0) if Z.size else Z
+    if Z.size:  # unit scale too: the pseudo-inverse below then sees only real aliasing
+        scale = Zc.std(axis=0)
+        Zc = Zc / np.where(scale > 0, scale, 1.0)
     X = np.column_stack([np.ones(n), Zc, xc])  # fixed part
     p = X.shape[1]
     iu, ju = np.triu_indices(p)
@@ -525,10 +528,17 @@ def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_00
         hh = Sxx - 2 * uc[None, :] * Sx + uc[None, :] ** 2 * S1  # h'Vh
         hy = Txy - uc[None, :] * Ty  # h'Vy
         rhs = np.concatenate([c[:, :, None], np.transpose(gk, (0, 2, 1))], axis=2)
-        okG = np.linalg.cond(G) < 1e12
-        sol = np.full_like(rhs, np.nan)
-        if okG.any():
-            sol[okG] = np.linalg.solve(G[okG], rhs[okG])
+        # A replicate may miss every row of a rare covariate level: its column is then zero
+        # and G singular. As glm does (an aliased column gets NA and the fit goes on), the
+        # fixed part is the span of the columns present: solve through the pseudo-inverse
+        # of G (eigenvalues below 1e-11 of the largest dropped), so that replicate still
+        # gives its K instead of being thrown away (which would bias the CI).
+        evals, evecs = np.linalg.eigh(G)
+        top = evals[:, -1:]
+        okG = top[:, 0] > 0
+        keep = evals > np.maximum(top, 0) * 1e-11
+        inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
+        sol = evecs @ (inv[:, :, None] * (np.swapaxes(evecs, 1, 2) @ rhs))
         beta, Ginv_g = sol[:, :, 0], sol[:, :, 1:]  # b x p, b x p x U
         d = hh - np.einsum("bkp,bpk->bk", gk, Ginv_g)
         q = hy - np.einsum("bkp,bp->bk", gk, beta)
