@@ -44,10 +44,41 @@ def test_provenance_lists_every_file_with_its_hash(run_once, data_dir):
     assert prov["software"]["nhanes-study"]
 
 
-def test_second_run_is_byte_identical(run_once, data_dir, tmp_path):
+def test_second_run_is_byte_identical_and_logs_json(run_once, data_dir, tmp_path, capsys):
     out, cache = run_once
-    assert main(["run", "--data-dir", str(data_dir), "--out", str(tmp_path), "--cache-dir", str(cache), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--data-dir", str(data_dir), "--out", str(tmp_path), "--cache-dir", str(cache),
+                 "--log-json"]) == 0
     assert (tmp_path / "results.json").read_bytes() == (out / "results.json").read_bytes()
+    for figure in (out / "figures").iterdir():
+        assert (tmp_path / "figures" / figure.name).read_bytes() == figure.read_bytes(), figure.name
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    steps = [e["step"] for e in events if e["event"] == "step"]
+    assert steps[0] == "load data" and steps[-1] == "tables, figures and report"
+    assert "design: threshold effects and bootstrap" in steps
+    assert all(e["seconds"] >= 0 for e in events if e["event"] == "step")
+
+
+def test_run_writes_every_output(run_once):
+    out, _ = run_once
+    doc = json.loads((out / "results.json").read_text())
+    assert set(doc) >= {"table1", "estimates", "curves", "thresholds", "reproduction", "warnings", "variables"}
+    assert len(doc["estimates"]) == 2 * 2 * 3 * (1 + 2 + 6)
+    html = (out / "report.html").read_text()
+    assert "Reproduction of the published numbers" in html and "Table 5" in html
+    names = {p.name for p in (out / "tables").iterdir()}
+    assert {"table1_paper.csv", "table5_design.csv", "tables.xlsx", "tables.docx"} <= names
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {f"figure{i}_{p}.{e}" for i in (2, 3, 4, 5) for p in ("paper", "design") for e in ("png", "svg")} <= figures
+    assert json.loads((out / "run.json").read_text())["seconds"] > 0
+
+
+def test_quiet_run_prints_nothing(data_dir, tmp_path, capsys):
+    assert main(["run", "--data-dir", str(data_dir), "--out", str(tmp_path), "--quiet", "--no-render",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    assert (tmp_path / "results.json").exists() and not (tmp_path / "report.html").exists()
 
 
 def test_missing_table_is_a_one_line_error(data_dir, tmp_path, capsys):
