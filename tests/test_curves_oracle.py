@@ -51,3 +51,16 @@ def test_knots_are_type7_quantiles_of_the_exposure(design_curves):
     expected = np.quantile(x, study.curves.design_knot_quantiles)
     for record in records:
         np.testing.assert_allclose(record["knots"], expected, rtol=0, atol=0)
+
+
+def test_small_groups_and_full_bases_are_warned(design_curves):
+    from nhanes_study.analyses.curves import _warnings
+
+    study, frame, _ = design_curves
+    ctx = ProfileContext.build(frame, study, study.profile("design"))
+    series = [{"level": None, "n": 8126, "edf": 3.0}, {"level": "Male", "n": 60, "edf": 8.6}]
+    messages = _warnings(ctx, "sex", series, 10)
+    assert len(messages) == 2
+    assert "only 60 participants in sex = Male" in messages[0]
+    assert "8.6 of its 9 degrees of freedom" in messages[1]
+    assert _warnings(ctx, "sex", [{"level": "Female", "n": 3000, "edf": 4.0}], 10) == []

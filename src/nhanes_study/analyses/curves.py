@@ -101,6 +101,30 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
     return out, knots
 
 
+#: Fewer rows than this in a curve's group: a warning (as for the threshold analysis).
+MIN_ROWS = 100
+#: Fewer design degrees of freedom than this in a group (design profile): a warning.
+MIN_DESIGN_DF = 12
+
+
+def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int) -> list[str]:
+    out = []
+    for s in series:
+        name = "the cohort" if s["level"] is None else f"{by} = {s['level']}"
+        if s["n"] < MIN_ROWS:
+            out.append(f"only {s['n']} participants in {name} (fewer than {MIN_ROWS}): its curve "
+                       "and band are unreliable")
+        if s["edf"] is not None and s["edf"] > k - 2:
+            out.append(f"the smooth of {name} uses {s['edf']:.1f} of its {k - 1} degrees of freedom: "
+                       "the basis dimension k may be too small for this curve")
+        if ctx.profile.variance == "linearization" and s["level"] is not None:
+            df = ctx.domain_df((ctx.frame[by] == s["level"]).to_numpy())
+            if df < MIN_DESIGN_DF:
+                out.append(f"only {df} design degrees of freedom in {name} (fewer than {MIN_DESIGN_DF}): "
+                           "its design-based band is unstable")
+    return out
+
+
 def curves(ctx: ProfileContext, study: Study) -> list[dict]:
     spec = study.curves
     if spec is None:
@@ -119,7 +143,7 @@ def curves(ctx: ProfileContext, study: Study) -> list[dict]:
             series, knots = make(ctx, study, outcome, by, levels, covariates, spec.grid_points)
             out.append({"profile": ctx.profile.name, "outcome": outcome, "by": by, "model": spec.model,
                         "method": method, "knots": None if knots is None else [float(k) for k in knots],
-                        "series": series, "warnings": []})
+                        "series": series, "warnings": _warnings(ctx, by, series, spec.basis_dimension)})
     return out
 
 
