@@ -28,16 +28,12 @@ from nhanes_study.pipeline import RunOptions, load_study_data, run_study
 from nhanes_study.progress import Progress
 from tests import oracle
 from tests.conftest import shared_data_dir
-from tests.study_frame import analysis_frame, reference_study
+from tests.study_frame import analysis_frame, r_frame, reference_study
 
 
 def _r_args(study, af) -> tuple[pd.DataFrame, dict]:
     frame = af.frame
-    factors = {c: [str(x) for x in frame[c].cat.categories] for c in frame.columns
-               if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    data = frame.drop(columns=["cycle"]).copy()
-    for c in factors:
-        data[c] = data[c].astype(str)
+    data, factors = r_frame(frame)
     spec = study.thresholds[0]
     return data, {
         "outcomes": list(study.outcomes), "exposure": study.exposure.variable,

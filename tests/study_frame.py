@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
+
 from nhanes_study.cohort import build_cohort
 from nhanes_study.pipeline import RunOptions, load_study_data
 from nhanes_study.spec import Study, default_study_path, load_study
@@ -27,3 +29,14 @@ def analysis_frame(data_dir: Path, cache_dir: Path | None = None) -> AnalysisFra
     participants = load_study_data(study, RunOptions(data_dir=Path(data_dir), cache_dir=cache_dir, progress=False))
     cohort = build_cohort(participants.frame, study.exclusions)
     return build_analysis_frame(cohort.frame, study)
+
+
+def r_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The analysis frame as the R oracles read it: categoricals as text, plus each one's
+    levels in order (the first is the reference), for R's factor(..., levels = ...)."""
+    factors = {c: [str(x) for x in frame[c].cat.categories] for c in frame.columns
+               if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    data = frame.drop(columns=["cycle"]).copy()
+    for c in factors:
+        data[c] = data[c].astype(str)
+    return data, factors

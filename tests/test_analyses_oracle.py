@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import estimates
 from nhanes_study.analyses.table1 import table1
-from tests.study_frame import analysis_frame, reference_study
+from tests.study_frame import analysis_frame, r_frame, reference_study
 
 RTOL = 1e-8
 
@@ -29,11 +28,7 @@ def computed(data_dir, r_oracle):
         ctx = ProfileContext.build(frame, study, profile)
         ours["estimates"].extend(estimates(ctx, study))
         ours["table1"][profile.name] = table1(ctx, study, af.exposure_group)
-    factors = {c: [str(x) for x in frame[c].cat.categories] for c in frame.columns
-               if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    data = frame.copy()
-    for c in factors:
-        data[c] = data[c].astype(str)
+    data, factors = r_frame(frame)
     args = {
         "outcomes": list(study.outcomes), "exposure": study.exposure.variable,
         "models": [list(m.adjust) for m in study.models],
@@ -41,7 +36,7 @@ def computed(data_dir, r_oracle):
         "group": af.exposure_group, "table1": list(study.table1), "cycles": len(study.cycles),
         "weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
     }
-    return ours, r_oracle("tables.R", data.drop(columns=["cycle"]), args)
+    return ours, r_oracle("tables.R", data, args)
 
 
 def test_every_regression_estimate_agrees_with_r(computed):

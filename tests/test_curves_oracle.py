@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.curves import curves
 from nhanes_study.analyses.regressions import model_terms
-from tests.study_frame import analysis_frame, reference_study
+from tests.study_frame import analysis_frame, r_frame, reference_study
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +26,7 @@ def test_natural_spline_curves_agree_with_svyglm(design_curves, r_oracle, by):
     record = next(c for c in records if c["outcome"] == outcome and c["by"] == by)
     model = next(m for m in study.models if m.name == study.curves.model)
     covariates = [v for v in model_terms(study, model, drop=by) if v != study.exposure.variable]
-    factors = {c: [str(x) for x in frame[c].cat.categories] for c in frame.columns
-               if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    data = frame.drop(columns=["cycle"]).copy()
-    for c in factors:
-        data[c] = data[c].astype(str)
+    data, factors = r_frame(frame)
     levels = [s["level"] for s in record["series"]]
     r = r_oracle("curves_ns.R", data, {
         "y": outcome, "x": study.exposure.variable, "knots": record["knots"], "by": by,

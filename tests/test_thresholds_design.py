@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import model_terms
 from nhanes_study.analyses.thresholds import thresholds
-from tests.study_frame import analysis_frame, reference_study
+from tests.study_frame import analysis_frame, r_frame, reference_study
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +27,7 @@ def test_design_slopes_at_k_agree_with_svyglm_on_the_domain(records, r_oracle):
     spec = study.thresholds[0]
     model = next(m for m in study.models if m.name == spec.model)
     covariates = [v for v in model_terms(study, model, drop=spec.variable) if v != study.exposure.variable]
-    factors = {c: [str(x) for x in frame[c].cat.categories] for c in frame.columns
-               if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    data = frame.drop(columns=["cycle"]).copy()
-    for c in factors:
-        data[c] = data[c].astype(str)
+    data, factors = r_frame(frame)
     for record in out["design"]:
         r = r_oracle("threshold_design.R", data, {
             "y": record["outcome"], "x": study.exposure.variable, "K": record["turning_point"],

@@ -30,8 +30,6 @@ Nothing here knows about NHANES: inputs are plain arrays.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 from nhanes_study.errors import DesignError
