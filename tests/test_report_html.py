@@ -216,3 +216,19 @@ def test_a_document_without_analyses_still_renders(tmp_path):
     assert "The results document holds no tables." in page
     assert "The results document holds no curves." in page
     assert 'id="figure1"' in page and "No warnings" in page
+
+
+def test_reproduction_note_is_printed_escaped(figures):
+    doc = results_document()
+    doc["study"]["reproduction_note"] = "Differs because <b>weights</b> & coding."
+    page = render_report(doc, figures)
+    assert '<p class="note" id="reproduction-note">Differs because &lt;b&gt;weights&lt;/b&gt; &amp; coding.</p>' in page
+    doc["study"]["reproduction_note"] = ""
+    assert 'id="reproduction-note"' not in render_report(doc, figures)
+
+
+def test_reference_study_carries_its_reproduction_note():
+    from nhanes_study.spec import default_study_path, load_study
+
+    note = load_study(default_study_path()).reproduction_note
+    assert "race entered as its numeric NHANES code" in note and "docs/reproduction.md" in note

@@ -59,7 +59,8 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
         "format_version": results.FORMAT_VERSION,
         "study": {"name": study.name, "title": study.title, "cycles": list(study.cycles),
                   "profiles": [p.name for p in study.profiles], "seed": study.seed,
-                  "exposure": study.exposure.variable, "outcomes": list(study.outcomes)},
+                  "exposure": study.exposure.variable, "outcomes": list(study.outcomes),
+                  "reproduction_note": study.reproduction_note},
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
     }

@@ -199,6 +199,7 @@ class Study:
     curves: Curves | None
     thresholds: tuple[Threshold, ...]
     published: tuple[Published, ...]
+    reproduction_note: str = ""
 
     @property
     def raw_variables(self) -> tuple[str, ...]:
@@ -317,7 +318,8 @@ def load_study(path: str | Path) -> Study:
 def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     root = _Section(path, "", data)
     root.only("study", "data", "exclusions", "profiles", "design", "exposure", "outcomes", "missing",
-              "variables", "table1", "models", "subgroups", "curves", "thresholds", "published")
+              "variables", "table1", "models", "subgroups", "curves", "thresholds", "published",
+              "reproduction")
 
     study = root.section("study")
     study.only("name", "title", "cycles", "profiles", "seed")
@@ -445,6 +447,12 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
             value=s.get("value", float, None), beta=s.get("beta", float, None),
             ci=None if ci is None else (ci[0], ci[1]), p=s.get("p", str, None)))
 
+    note = ""
+    rs = root.section("reproduction", None)
+    if rs is not None:
+        rs.only("note")
+        note = rs.get("note", str, "")
+
     return Study(
         path=path, text=text, sha256=sha256,
         name=study.get("name", str), title=study.get("title", str, ""),
@@ -454,6 +462,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         missing_continuous=miss_cont, missing_categorical_label=miss_label,
         variables=variables, table1=table1, models=tuple(models), subgroups=tuple(subgroups),
         curves=curves, thresholds=tuple(thresholds), published=tuple(published),
+        reproduction_note=note,
     )
 
 

@@ -366,7 +366,9 @@ def _figures_html(figures: list[FigureFile]) -> str:
 def _reproduction_html(doc: dict) -> str:
     if not doc.get("reproduction"):
         return "<p>No published numbers were given in the study file.</p>"
-    return _table_html(reproduction_table(doc), None, marks=True, element_id="reproduction-table")
+    table = _table_html(reproduction_table(doc), None, marks=True, element_id="reproduction-table")
+    note = doc["study"].get("reproduction_note")
+    return table + (f'<p class="note" id="reproduction-note">{e(note)}</p>' if note else "")
 
 
 def _warnings_html(doc: dict) -> str:
