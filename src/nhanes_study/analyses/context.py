@@ -93,9 +93,17 @@ class ProfileContext:
 
     def fit(self, outcome: str, terms: Sequence[str], rows: np.ndarray | None = None,
             interaction: tuple[str, str] | None = None) -> Fitted:
-        """Weighted linear regression of `outcome` on `terms` over all rows or a subgroup."""
+        """Weighted linear regression of `outcome` on `terms` over all rows or a subgroup.
+
+        Rows with a missing outcome or term (a variable the study does not impute) are
+        left out: in `paper` by fitting the other rows, in `design` as a domain.
+        """
         mm = self.matrix(terms, rows, interaction)
         y = self.frame[outcome].to_numpy(dtype=float)
+        complete = np.isfinite(y) & np.isfinite(mm.matrix).all(axis=1)
+        if not complete.all():
+            rows = complete if rows is None else rows & complete
+            mm = self.matrix(terms, rows, interaction)
         if self.profile.variance == "linearization":
             design = self.design if rows is None else self.design.subset(rows)
             fit = fit_svyglm(y, mm.matrix, mm.names, design)

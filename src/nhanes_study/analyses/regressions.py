@@ -64,7 +64,7 @@ def subgroup_table(ctx: ProfileContext, study: Study, subgroup: Subgroup) -> lis
                 record = _record(fitted, table=subgroup.table, outcome=outcome, number=number, model=model,
                                  profile=ctx.profile.name, term=exposure,
                                  stratum={"variable": variable, "level": level},
-                                 n=int(rows.sum()), df=float(fitted.fit.df))
+                                 n=fitted.fit.n, df=float(fitted.fit.df))
                 record["p_interaction"] = inter["p"]
                 record["interaction"] = inter
                 out.append(record)

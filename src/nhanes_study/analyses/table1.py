@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.spec import Study
@@ -48,10 +50,13 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
         var = study.variables[name]
         if var.kind == "continuous":
             x = frame[name].to_numpy(dtype=float)
+            present = np.isfinite(x)  # a variable the study does not impute: its measured rows
             stats = {}
             for g in groups:
-                mean, se = svymean(x, designs[g])
-                stats[g] = {"mean": _finite(mean), "sd": _finite(math.sqrt(svyvar(x, designs[g]))), "se": _finite(se)}
+                d = designs[g] if present.all() else designs[g].subset(present)
+                mean, se = svymean(x, d)
+                stats[g] = {"mean": _finite(mean), "sd": _finite(math.sqrt(svyvar(x, d))), "se": _finite(se),
+                            "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum())}
             test = ctx.fit(name, [group]).wald(group)
             rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
                          "p": test["p"], "test": test})
