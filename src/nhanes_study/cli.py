@@ -81,9 +81,8 @@ def _study_path(arg: Path | None) -> Path:
 
 def _cmd_run(args) -> int:
     from nhanes_study.pipeline import RunOptions, run_study
-    from nhanes_study.spec import load_study
-
     from nhanes_study.progress import Progress
+    from nhanes_study.spec import load_study
 
     study = load_study(_study_path(args.study))
     mode = "quiet" if args.quiet else "json" if args.log_json else "human"

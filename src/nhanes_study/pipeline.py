@@ -21,7 +21,6 @@ class RunOptions:
     data_dir: Path | None = None
     cache_dir: Path | None = None
     progress: bool = True          # progress bars (downloads, parsing)
-    analyses: bool = True          # False: stop after the cohort (flowchart only)
     render: bool = True            # tables, figures and report.html beside results.json
 
 
@@ -79,11 +78,10 @@ def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions(),
     with progress.step("cohort and variables"):
         cohort = build_cohort(participants.frame, study.exclusions)
         document = build_document(study, participants, cohort)
-        frame = build_analysis_frame(cohort.frame, study) if options.analyses else None
-    if frame is not None:
-        document.update(run_analyses(frame, study, progress))
+        frame = build_analysis_frame(cohort.frame, study)
+    document.update(run_analyses(frame, study, progress))
     results.write_results(document, out_dir / "results.json")
-    if options.render and frame is not None:
+    if options.render:
         with progress.step("tables, figures and report"):
             render_outputs(document, out_dir, {"seconds": round(progress.elapsed, 1),
                                                "steps": [[n, round(t, 3)] for n, t in progress.timings]})

@@ -2,8 +2,8 @@
 
 Three modes: human lines on stderr (default), nothing (``--quiet``), or one JSON object per
 event on stderr (``--log-json``: ``{"event": "step", "step": "...", "seconds": 1.234}``) for
-machines. Progress bars of long loops (downloads, parsing, the bootstrap) are tqdm bars
-driven by the same switch.
+machines. The tqdm bars of downloads and parsing follow the same switch (`bars`); the
+bootstrap and other analyses report as steps.
 
 Example::
 

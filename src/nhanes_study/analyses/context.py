@@ -73,10 +73,6 @@ class ProfileContext:
         return cls(profile, frame, weights, design, references)
 
     @property
-    def by_domain(self) -> bool:
-        return self.profile.subgroups == "domain"
-
-    @property
     def ci(self) -> str:
         return "t" if self.profile.ci == "t_design_df" else "normal"
 
@@ -84,7 +80,12 @@ class ProfileContext:
         """Design df (PSUs minus strata holding rows of the domain), design profile only."""
         if self.profile.variance != "linearization":
             return None
-        return self.design.degf if rows is None else self.design.subset(rows).degf
+        return self.domain_design(rows).degf
+
+    def levels_present(self, name: str) -> list[str]:
+        """The levels of a categorical variable that some row of the cohort holds, in order."""
+        column = self.frame[name]
+        return [str(c) for c in column.cat.categories if (column == c).any()]
 
     def matrix(self, terms: Sequence[str], rows: np.ndarray | None = None,
                interaction: tuple[str, str] | None = None, intercept: bool = True) -> ModelMatrix:
@@ -105,8 +106,7 @@ class ProfileContext:
             rows = complete if rows is None else rows & complete
             mm = self.matrix(terms, rows, interaction)
         if self.profile.variance == "linearization":
-            design = self.design if rows is None else self.design.subset(rows)
-            fit = fit_svyglm(y, mm.matrix, mm.names, design)
+            fit = fit_svyglm(y, mm.matrix, mm.names, self.domain_design(rows))
         elif rows is None:
             fit = fit_weighted_glm(y, mm.matrix, mm.names, self.weights)
         else:

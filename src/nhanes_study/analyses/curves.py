@@ -21,6 +21,7 @@ from nhanes_study.spec import Study
 from nhanes_study.survey.regression import fit_svyglm
 from nhanes_study.survey.smooth import fit_gam
 from nhanes_study.survey.splines import natural_spline_basis, quantile_knots
+from nhanes_study.survey.threshold import MIN_DESIGN_DF, MIN_N
 
 
 def _grid(x: np.ndarray, points: int) -> np.ndarray:
@@ -33,6 +34,11 @@ def _series(level, n, edf, grid, fit, se, z) -> dict:
             "lower": (fit - z * se).tolist(), "upper": (fit + z * se).tolist()}
 
 
+def _se(Xg: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+    """Standard error of each grid row's prediction Xg @ coef."""
+    return np.sqrt(np.einsum("ij,jk,ik->i", Xg, vcov, Xg))
+
+
 def _gam_curves(ctx, study, outcome, by, levels, covariates, points):
     frame = ctx.frame
     y = frame[outcome].to_numpy(dtype=float)
@@ -42,7 +48,7 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points):
     if by is None:
         g = fit_gam(y, x, Z, ctx.weights, k=k)
         c = g.curve(_grid(x, points))
-        return [_series(None, len(y), g.edf.get("all", next(iter(g.edf.values()))), np.asarray(c["x"]),
+        return [_series(None, len(y), g.edf["all"], np.asarray(c["x"]),
                         np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None
     labels = frame[by].astype(str).to_numpy()
     g = fit_gam(y, x, Z, ctx.weights, k=k, by=labels, by_levels=levels)
@@ -73,8 +79,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
         grid = _grid(x, points)
         Xg = np.column_stack([np.ones(points), natural_spline_basis(grid, knots, boundary),
                               np.tile(Z.mean(axis=0), (points, 1))])
-        return [_series(None, len(y), None, grid, Xg @ fit.coef,
-                        np.sqrt(np.einsum("ij,jk,ik->i", Xg, fit.vcov, Xg)), z)], knots
+        return [_series(None, len(y), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots
     labels = frame[by].astype(str).to_numpy()
     dummies = [(labels == lv).astype(float) for lv in levels]
     blocks = [basis * d[:, None] for d in dummies]
@@ -96,23 +101,16 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
         start = len(levels) + i * nb
         Xg[:, start:start + nb] = natural_spline_basis(grid, knots, boundary)
         Xg[:, X.shape[1] - Z.shape[1]:] = zbar
-        se = np.sqrt(np.einsum("ij,jk,ik->i", Xg, fit.vcov, Xg))
-        out.append(_series(level, rows.sum(), None, grid, Xg @ fit.coef, se, z))
+        out.append(_series(level, rows.sum(), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z))
     return out, knots
-
-
-#: Fewer rows than this in a curve's group: a warning (as for the threshold analysis).
-MIN_ROWS = 100
-#: Fewer design degrees of freedom than this in a group (design profile): a warning.
-MIN_DESIGN_DF = 12
 
 
 def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int) -> list[str]:
     out = []
     for s in series:
         name = "the cohort" if s["level"] is None else f"{by} = {s['level']}"
-        if s["n"] < MIN_ROWS:
-            out.append(f"only {s['n']} participants in {name} (fewer than {MIN_ROWS}): its curve "
+        if s["n"] < MIN_N:
+            out.append(f"only {s['n']} participants in {name} (fewer than {MIN_N}): its curve "
                        "and band are unreliable")
         if s["edf"] is not None and s["edf"] > k - 2:
             out.append(f"the smooth of {name} uses {s['edf']:.1f} of its {k - 1} degrees of freedom: "
@@ -137,9 +135,7 @@ def curves(ctx: ProfileContext, study: Study) -> list[dict]:
     for outcome in study.outcomes:
         for by in (None, *spec.by):
             covariates = [v for v in model_terms(study, model, drop=by) if v != exposure]
-            levels = None
-            if by is not None:
-                levels = [str(c) for c in ctx.frame[by].cat.categories if (ctx.frame[by] == c).any()]
+            levels = None if by is None else ctx.levels_present(by)
             series, knots = make(ctx, study, outcome, by, levels, covariates, spec.grid_points)
             out.append({"profile": ctx.profile.name, "outcome": outcome, "by": by, "model": spec.model,
                         "method": method, "knots": None if knots is None else [float(k) for k in knots],

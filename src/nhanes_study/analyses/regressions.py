@@ -19,13 +19,13 @@ def model_terms(study: Study, model: Model, drop: str | None = None) -> list[str
 
 
 def _record(fitted: Fitted, *, table: str, outcome: str, number: int, model: Model, profile: str,
-            term: str, stratum: dict | None, n: int, df: float) -> dict:
+            term: str, stratum: dict | None) -> dict:
     t = fitted.term(term)
     return {
         "table": table, "outcome": outcome, "model": number, "model_name": model.name,
         "stratum": stratum, "profile": profile, "term": term,
         "beta": t["beta"], "se": t["se"], "ci_low": t["ci_low"], "ci_high": t["ci_high"], "p": t["p"],
-        "n": n, "df": df, "p_interaction": None, "interaction": None,
+        "n": fitted.fit.n, "df": float(fitted.fit.df), "p_interaction": None, "interaction": None,
     }
 
 
@@ -36,8 +36,7 @@ def table2(ctx: ProfileContext, study: Study) -> list[dict]:
         for number, model in enumerate(study.models, start=1):
             fitted = ctx.fit(outcome, model_terms(study, model))
             out.append(_record(fitted, table="table2", outcome=outcome, number=number, model=model,
-                               profile=ctx.profile.name, term=exposure, stratum=None,
-                               n=fitted.fit.n, df=float(fitted.fit.df)))
+                               profile=ctx.profile.name, term=exposure, stratum=None))
     return out
 
 
@@ -54,7 +53,7 @@ def subgroup_table(ctx: ProfileContext, study: Study, subgroup: Subgroup) -> lis
     frame = ctx.frame
     variable = subgroup.variable
     exposure = study.exposure.variable
-    levels = [str(c) for c in frame[variable].cat.categories if (frame[variable] == c).any()]
+    levels = ctx.levels_present(variable)
     for outcome in study.outcomes:
         for number, model in enumerate(study.models, start=1):
             inter = interaction_test(ctx, study, outcome, model, variable)
@@ -63,8 +62,7 @@ def subgroup_table(ctx: ProfileContext, study: Study, subgroup: Subgroup) -> lis
                 fitted = ctx.fit(outcome, model_terms(study, model, drop=variable), rows=rows)
                 record = _record(fitted, table=subgroup.table, outcome=outcome, number=number, model=model,
                                  profile=ctx.profile.name, term=exposure,
-                                 stratum={"variable": variable, "level": level},
-                                 n=fitted.fit.n, df=float(fitted.fit.df))
+                                 stratum={"variable": variable, "level": level})
                 record["p_interaction"] = inter["p"]
                 record["interaction"] = inter
                 out.append(record)

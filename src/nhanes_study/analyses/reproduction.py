@@ -8,16 +8,8 @@ our CI are reported.
 from __future__ import annotations
 
 import math
-import re
 
 from nhanes_study.spec import Published, Study
-
-
-def _p_number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    m = re.fullmatch(r"\s*<?\s*([0-9.eE+-]+)\s*", text)
-    return float(m.group(1)) if m else None
 
 
 def _rel(diff: float, ref: float) -> float | None:
@@ -32,14 +24,12 @@ def _beta_record(pub: Published, est: dict) -> dict:
     overlap = None
     if pub.ci:
         overlap = not (pub.ci[1] < est["ci_low"] or pub.ci[0] > est["ci_high"])
-    p_pub = _p_number(pub.p)
     return {
         "published": published, "ours": ours,
         "difference": diff, "relative_difference": _rel(diff, pub.beta),
         "inside_ci": est["ci_low"] <= pub.beta <= est["ci_high"],
         "cis_overlap": overlap,
         "same_sign": math.copysign(1, est["beta"]) == math.copysign(1, pub.beta),
-        "p_published_upper_bound": p_pub if pub.p and pub.p.strip().startswith("<") else None,
     }
 
 

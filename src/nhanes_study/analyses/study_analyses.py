@@ -11,10 +11,8 @@ from nhanes_study.analyses import regressions, reproduction, table1, thresholds
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
+from nhanes_study.survey.threshold import MIN_DESIGN_DF
 from nhanes_study.variables import AnalysisFrame
-
-#: Fewer design degrees of freedom than this in a domain: a warning (NCHS guidance).
-MIN_DESIGN_DF = 12
 
 
 def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
