@@ -207,6 +207,7 @@ def results_document() -> dict:
         "study": {"name": "hgb_bmd", "title": "Hemoglobin and spine BMD in US adults, NHANES 2013-2018",
                   "cycles": ["2013-2014", "2015-2016", "2017-2018"], "profiles": list(PROFILES), "seed": 20240101,
                   "exposure": "hgb", "outcomes": list(OUTCOMES)},
+        "design": {"weight": "WTMEC2YR", "strata": "SDMVSTRA", "psu": "SDMVPSU", "lonely_psu": "fail"},
         "provenance": {
             "study_file": {"name": "hgb_bmd.toml", "sha256": "ab" * 32, "text": study_text},
             "data_files": [{"table": t, "cycle": c, "file": f"{t}_{s}.csv.xz", "sha256": f"{i:02d}" * 32,

@@ -60,6 +60,8 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
                   "profiles": [p.name for p in study.profiles], "seed": study.seed,
                   "exposure": study.exposure.variable, "outcomes": list(study.outcomes),
                   "reproduction_note": study.reproduction_note},
+        "design": {"weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
+                   "lonely_psu": study.design.lonely_psu},
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
     }

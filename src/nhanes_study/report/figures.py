@@ -31,6 +31,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from nhanes_study.report import format as fmt
+
 DPI = 200
 RC = {
     "svg.hashsalt": "nhanes-study",
@@ -82,10 +84,6 @@ class FigureFile:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _label(doc: dict, name: str) -> str:
-    return doc.get("labels", {}).get(name, name)
 
 
 def _model_label(doc: dict, model_name: str | None) -> str:
@@ -227,12 +225,12 @@ def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int, ou
     drawn += _curve(ax_b, series, FIT_COLOR, "Fitted curve", "b", 0, band_color=BAND_COLOR, band_alpha=0.25)
     for ax, letter in ((ax_a, "a"), (ax_b, "b")):
         _tag(ax, letter)
-        ax.set_xlabel(_label(doc, exposure))
-        ax.set_ylabel(_label(doc, outcome))
+        ax.set_xlabel(fmt.label(doc, exposure))
+        ax.set_ylabel(fmt.label(doc, outcome))
     ax_b.legend(loc="best", frameon=False)
     points = f" (n = {len(scatter['x']):,})" if scatter is not None else ""
     fitted = f", fitted on n = {series['n']:,}" if series.get("n") is not None else ""
-    caption = (f"Figure {number}. {_label(doc, exposure)} and {_label(doc, outcome)}: "
+    caption = (f"Figure {number}. {fmt.label(doc, exposure)} and {fmt.label(doc, outcome)}: "
                f"{_model_label(doc, curve.get('model'))}, {_method(curve)}. "
                f"(a) Each grey point is a participant{points}; the red line is the fitted curve. "
                f"(b) The fitted curve (red) with its 95% confidence band (blue){fitted}. Profile: {profile}.")
@@ -261,17 +259,17 @@ def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], numbe
             drawn += _curve(ax, s, colors[s["level"]], s["level"], letter, i, band_color=colors[s["level"]],
                             band_alpha=0.12)
         _tag(ax, letter)
-        ax.set_xlabel(_label(doc, exposure))
-        ax.set_ylabel(_label(doc, curve["outcome"]))
+        ax.set_xlabel(fmt.label(doc, exposure))
+        ax.set_ylabel(fmt.label(doc, curve["outcome"]))
     handles = [line for line in axes[0].lines]
     fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center",
-               ncol=min(len(handles), 3), frameon=False, title=_label(doc, variable))
-    panels = "; ".join(f"({_panel_letter(i)}) {_label(doc, c['outcome'])}" for i, c in enumerate(curves))
+               ncol=min(len(handles), 3), frameon=False, title=fmt.label(doc, variable))
+    panels = "; ".join(f"({_panel_letter(i)}) {fmt.label(doc, c['outcome'])}" for i, c in enumerate(curves))
     colour_text = ", ".join(f"{lvl} {colors[lvl].removeprefix('tab:')}" for lvl in levels)
     first = curves[0]
-    caption = (f"Figure {number}. {_label(doc, exposure)} and the outcomes by {_label(doc, variable)}: "
+    caption = (f"Figure {number}. {fmt.label(doc, exposure)} and the outcomes by {fmt.label(doc, variable)}: "
                f"{_model_label(doc, first.get('model'))} curves with 95% confidence bands, {_method(first)}; "
-               f"{_label(doc, variable)} is not adjusted for. {panels}. Colours: {colour_text}. Profile: {profile}.")
+               f"{fmt.label(doc, variable)} is not adjusted for. {panels}. Colours: {colour_text}. Profile: {profile}.")
     key = f"figure{number}_{profile}"
     return FigureFile(key, number, caption, profile, _save(fig, out_dir, key), tuple(drawn))
 

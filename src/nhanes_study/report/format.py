@@ -64,3 +64,8 @@ def count(n: int | None) -> str:
 def mark(flag: bool | None) -> str:
     """✓ for true, ✗ for false, blank for not applicable (null)."""
     return "" if flag is None else ("✓" if flag else "✗")
+
+
+def label(doc: dict, name: str) -> str:
+    """A study variable's label from the results document (its name if it has none)."""
+    return doc.get("labels", {}).get(name, name)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import html
-import tomllib
 from pathlib import Path
 
 from nhanes_study.report import format as fmt
@@ -97,10 +96,6 @@ def e(value) -> str:
 # ---------------------------------------------------------------------------- words from the document
 
 
-def _label(doc: dict, name: str) -> str:
-    return doc.get("labels", {}).get(name, name)
-
-
 def _list(items: list[str]) -> str:
     items = [i for i in items if i]
     if len(items) <= 1:
@@ -109,14 +104,8 @@ def _list(items: list[str]) -> str:
 
 
 def design_names(doc: dict) -> dict:
-    """Weight, strata and PSU variable names: `doc["design"]`, else the study file's [design]."""
-    names = {"weight": "the exam weight", "strata": "the strata", "psu": "the PSUs"}
-    try:
-        names.update(tomllib.loads(doc["provenance"]["study_file"]["text"]).get("design", {}))
-    except (KeyError, TypeError, tomllib.TOMLDecodeError):
-        pass
-    names.update(doc.get("design", {}))
-    return names
+    """Weight, strata and PSU variable names (`doc["design"]`), in words where absent."""
+    return {"weight": "the exam weight", "strata": "the strata", "psu": "the PSUs", **doc.get("design", {})}
 
 
 def setting_text(doc: dict, key: str, value) -> str:
@@ -148,9 +137,9 @@ def _imputation(doc: dict) -> tuple[list[str], list[str]]:
     for name, v in doc.get("variables", {}).items():
         if v.get("imputed"):
             fill = f" with {fmt.number(v['fill_value'])}" if not fmt.missing(v.get("fill_value")) else ""
-            filled.append(f"{_label(doc, name)}: {v['imputed']:,} filled{fill}")
+            filled.append(f"{fmt.label(doc, name)}: {v['imputed']:,} filled{fill}")
         if v.get("not_recorded"):
-            not_recorded.append(f"{_label(doc, name)}: {v['not_recorded']:,}")
+            not_recorded.append(f"{fmt.label(doc, name)}: {v['not_recorded']:,}")
     return filled, not_recorded
 
 
@@ -184,7 +173,7 @@ def methods_paragraphs(doc: dict) -> list[str]:
 
     def named(name: str) -> str:
         src = variables.get(name, {}).get("source") or []
-        return f"{_label(doc, name)} ({', '.join(src)})" if src else _label(doc, name)
+        return f"{fmt.label(doc, name)} ({', '.join(src)})" if src else fmt.label(doc, name)
 
     if "exposure" in study:
         text = f"The exposure was {named(study['exposure'])}"

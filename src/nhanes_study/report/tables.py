@@ -28,10 +28,6 @@ class Table:
     notes: tuple[str, ...] = ()
 
 
-def _label(doc: dict, name: str) -> str:
-    return doc.get("labels", {}).get(name, name)
-
-
 def table1_table(doc: dict, profile: str) -> Table:
     t1 = doc["table1"][profile]
     groups = t1["groups"]
@@ -93,15 +89,15 @@ def table2_table(doc: dict, profile: str) -> Table:
         records = [e for e in _estimates(doc, "table2", profile) if e["outcome"] == outcome]
         by_model = _by_model(records)
         n = _n_text(records)
-        rows.append((_label(doc, outcome) + (f" ({n})" if n else ""),) + tuple(
+        rows.append((fmt.label(doc, outcome) + (f" ({n})" if n else ""),) + tuple(
             _cell(_model_estimate(by_model, m)) for m in models))
-    return Table(f"table2_{profile}", f"Table 2. Association of {_label(doc, doc['study']['exposure'])} with the outcomes",
+    return Table(f"table2_{profile}", f"Table 2. Association of {fmt.label(doc, doc['study']['exposure'])} with the outcomes",
                  header, tuple(rows), _model_notes(doc, profile))
 
 
 def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
     models = _models(doc)
-    header = ("Outcome / " + _label(doc, variable),) + tuple(f"{m['name']} β (95% CI) P" for m in models)
+    header = ("Outcome / " + fmt.label(doc, variable),) + tuple(f"{m['name']} β (95% CI) P" for m in models)
     rows = []
     records = _estimates(doc, table, profile)
     for outcome in doc["study"]["outcomes"]:
@@ -112,7 +108,7 @@ def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
             if e.get("p_interaction") is not None:
                 p_int.setdefault(e["model"], e["p_interaction"])
                 p_int.setdefault(e.get("model_name"), e["p_interaction"])
-        rows.append((_label(doc, outcome),) + tuple(
+        rows.append((fmt.label(doc, outcome),) + tuple(
             f"P for interaction {fmt.p_value(_model_estimate(p_int, m))}" if _model_estimate(p_int, m) is not None
             else "" for m in models))
         levels = []
@@ -125,10 +121,10 @@ def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
             n = _n_text(at_level)
             rows.append((f"  {level}" + (f" ({n})" if n else ""),)
                         + tuple(_cell(_model_estimate(cells, m)) for m in models))
-    title = f"Table {table[-1]}. Association of {_label(doc, doc['study']['exposure'])} with the outcomes by {_label(doc, variable)}"
+    title = f"Table {table[-1]}. Association of {fmt.label(doc, doc['study']['exposure'])} with the outcomes by {fmt.label(doc, variable)}"
     notes = _model_notes(doc, profile) + (
-        f"P for interaction: Wald test of {_label(doc, doc['study']['exposure'])} × {_label(doc, variable)} "
-        f"in the whole-cohort model of the same outcome and model; {_label(doc, variable)} is not adjusted for "
+        f"P for interaction: Wald test of {fmt.label(doc, doc['study']['exposure'])} × {fmt.label(doc, variable)} "
+        f"in the whole-cohort model of the same outcome and model; {fmt.label(doc, variable)} is not adjusted for "
         f"within its levels.",)
     return Table(f"{table}_{profile}", title, header, tuple(rows), notes)
 
@@ -169,8 +165,8 @@ def table5_table(doc: dict, profile: str) -> Table:
             groups.append((t["group"]["variable"], t["group"]["level"]))
 
     def column(t: dict) -> str:
-        head = _label(doc, t["outcome"])
-        return head if len(groups) == 1 else f"{head}, {_label(doc, t['group']['variable'])}: {t['group']['level']}"
+        head = fmt.label(doc, t["outcome"])
+        return head if len(groups) == 1 else f"{head}, {fmt.label(doc, t['group']['variable'])}: {t['group']['level']}"
 
     def row(label: str, cell) -> tuple[str, ...]:
         return (label,) + tuple(cell(t) for t in records)
@@ -189,8 +185,8 @@ def table5_table(doc: dict, profile: str) -> Table:
     if davies:
         rows.append(row("Davies test for a turning point, P",
                         lambda t: fmt.p_value((t.get("davies") or {}).get("p_value"))))
-    group_text = "; ".join(f"{_label(doc, v)}: {lvl}" for v, lvl in groups)
-    title = f"Table 5. Threshold effect analysis of {_label(doc, doc['study']['exposure'])} on the outcomes ({group_text})"
+    group_text = "; ".join(f"{fmt.label(doc, v)}: {lvl}" for v, lvl in groups)
+    title = f"Table 5. Threshold effect analysis of {fmt.label(doc, doc['study']['exposure'])} on the outcomes ({group_text})"
     model_names = sorted({t.get("model") for t in records if t.get("model")})
     notes = [f"Fitted with {m}: {next((x['label'] for x in _models(doc) if x['name'] == m), m)}." for m in model_names]
     notes.append("K: the turning point with the largest likelihood among observed values between the 5th and "
@@ -234,7 +230,7 @@ def reproduction_table(doc: dict) -> Table:
     for r in doc.get("reproduction", []):
         digits = 2 if r.get("statistic") == "turning_point" else 4
         model = models.get(r.get("model"), "" if r.get("model") is None else str(r.get("model")))
-        rows.append((r["table"].replace("table", "Table "), _label(doc, r["outcome"]), model, r["profile"],
+        rows.append((r["table"].replace("table", "Table "), fmt.label(doc, r["outcome"]), model, r["profile"],
                      r.get("statistic", ""), _published_text(r), _ours_text(r),
                      fmt.signed(r.get("difference"), digits), fmt.percent_signed(r.get("relative_difference")),
                      fmt.mark(r.get("inside_ci")), fmt.mark(r.get("cis_overlap"))))
