@@ -1,0 +1,63 @@
+"""[data], [[exclusions]] and [design]: which tables and raw variables a study loads, the
+flowchart's steps, and the survey design's variables."""
+
+from __future__ import annotations
+
+import difflib
+
+from nhanes_study.spec.toml_reader import Section
+from nhanes_study.spec.types import EXCLUSION_RULES, Design, Exclusion
+
+
+def read_data(s: Section) -> tuple[dict[str, tuple[str, ...]], str, dict[str, tuple[float, ...]]]:
+    s.only("spine", "tables", "missing_codes")
+    spine = s.get("spine", str, "DEMO")
+    ts = s.section("tables")
+    tables: dict[str, tuple[str, ...]] = {}
+    seen: dict[str, str] = {}
+    for table in ts.data:
+        names = ts.get_list(table, str, min_len=1)
+        for v in names:
+            if v in seen:
+                ts.fail(f"variable '{v}' is listed under both {seen[v]} and {table}; keep one", table)
+            seen[v] = table
+        tables[table] = names
+    if spine not in tables:
+        s.fail(f"the spine table '{spine}' must be listed under [data.tables]", "spine")
+    codes: dict[str, tuple[float, ...]] = {}
+    ms = s.section("missing_codes", None)
+    if ms is not None:
+        for v in ms.data:
+            if v not in seen:
+                ms.fail(f"'{v}' is not loaded by [data.tables]; add it there or remove this line", v)
+            codes[v] = ms.get_list(v, float)
+    return tables, spine, codes
+
+
+
+def read_exclusion(s: Section, raw: set[str]) -> Exclusion:
+    s.only("label", "rule", "variables", "value", "values")
+    rule = s.get("rule", str, choices=EXCLUSION_RULES)
+    variables = s.get_list("variables", str, min_len=1)
+    for v in variables:
+        if v not in raw:
+            hint = difflib.get_close_matches(v, raw, n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else "load it under [data.tables]"
+            s.fail(f"'{v}' is not a variable the study loads; {fix}", "variables")
+    value, values = None, ()
+    if rule in ("below", "above"):
+        value = s.get("value", float)
+    elif rule in ("in", "not_in"):
+        values = s.get_list("values", float, min_len=1)
+    return Exclusion(s.get("label", str), rule, variables, value, values)
+
+
+def read_design(s: Section, raw: set[str]) -> Design:
+    s.only("weight", "strata", "psu", "lonely_psu")
+    names = {}
+    for key in ("weight", "strata", "psu"):
+        names[key] = s.get(key, str)
+        if names[key] not in raw:
+            s.fail(f"'{names[key]}' is not a variable the study loads; add it under [data.tables]", key)
+    return Design(**names, lonely_psu=s.get("lonely_psu", str, "fail",
+                                            choices=("fail", "remove", "adjust", "average", "certainty")))

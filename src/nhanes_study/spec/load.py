@@ -1,0 +1,87 @@
+"""Read a study file and validate it, section by section, into a typed `Study`."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+
+from nhanes_study.errors import SpecError
+from nhanes_study.nhanes.cycles import get_cycle
+from nhanes_study.spec import analyses as sections
+from nhanes_study.spec.data import read_data, read_design, read_exclusion
+from nhanes_study.spec.profiles import read_profiles
+from nhanes_study.spec.toml_reader import Section
+from nhanes_study.spec.types import PROFILE_NAMES, Study
+from nhanes_study.spec.variables import read_variables
+
+
+def default_study_path() -> Path:
+    """The reference study shipped with the package (hemoglobin and spine BMD)."""
+    return Path(__file__).resolve().parent.parent / "studies" / "hgb_bmd.toml"
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file. Raises SpecError naming the field and the fix."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: study file not found; give the path of a .toml study file "
+                        f"(the reference study is {default_study_path()})") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the study file: {exc.strerror}") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return _build(path, text, hashlib.sha256(raw).hexdigest(), data)
+
+
+def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
+    root = Section(path, "", data)
+    root.only("study", "data", "exclusions", "profiles", "design", "exposure", "outcomes", "missing",
+              "variables", "table1", "models", "subgroups", "curves", "thresholds", "published",
+              "reproduction")
+
+    study = root.section("study")
+    study.only("name", "title", "cycles", "profiles", "seed")
+    cycles = study.get_list("cycles", str, min_len=1)
+    for c in cycles:
+        try:
+            get_cycle(c)
+        except Exception as exc:  # the catalog's own message lists the valid cycles
+            study.fail(str(exc), "cycles")
+    profile_names = study.get_list("profiles", str, default=list(PROFILE_NAMES), min_len=1)
+
+    tables, spine, missing_codes = read_data(root.section("data"))
+    raw = {v for names in tables.values() for v in names}
+    variables = read_variables(root.section("variables"), raw)
+    profiles = read_profiles(root.section("profiles"), profile_names)
+    exclusions = tuple(read_exclusion(s, raw) for s in root.sections("exclusions"))
+    design = read_design(root.section("design"), raw)
+
+    names = sections.Names(variables)
+    exposure = sections.read_exposure(root.section("exposure"), names)
+    outcomes = sections.read_outcomes(root, names)
+    miss_cont, miss_label = sections.read_missing(root.section("missing", None))
+    table1 = sections.read_table1(root.section("table1", None), names)
+    models = sections.read_models(root, names)
+    subgroups = sections.read_subgroups(root, names)
+    curves = sections.read_curves(root.section("curves", None), names)
+    thresholds = sections.read_thresholds(root, names, outcomes, miss_label)
+    published = sections.read_published(root, names)
+    note = sections.read_reproduction(root.section("reproduction", None))
+
+    return Study(
+        path=path, text=text, sha256=sha256,
+        name=study.get("name", str), title=study.get("title", str, ""),
+        cycles=cycles, profiles=profiles, seed=study.get("seed", int, 0),
+        spine=spine, tables=tables, missing_codes=missing_codes, exclusions=exclusions,
+        design=design, exposure=exposure, outcomes=outcomes,
+        missing_continuous=miss_cont, missing_categorical_label=miss_label,
+        variables=variables, table1=table1, models=models, subgroups=subgroups,
+        curves=curves, thresholds=thresholds, published=published,
+        reproduction_note=note,
+    )

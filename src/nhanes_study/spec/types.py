@@ -1,0 +1,186 @@
+"""The typed study: frozen dataclasses a validated study file becomes.
+
+Inner code trusts these: validation happened once, when the file was read (spec/load.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROFILE_NAMES = ("paper", "design")
+EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in")
+KINDS = ("continuous", "categorical")
+
+# Allowed values of each profile setting; the study file must set every one of them.
+PROFILE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "weights": ("as_is", "pooled"),
+    "variance": ("model", "linearization"),
+    "ci": ("normal", "t_design_df"),
+    "subgroups": ("subset_rows", "domain"),
+    "categorical_test": ("weighted_chisq", "rao_scott"),
+    "curves": ("gam", "natural_spline"),
+    "bootstrap": ("rows", "psu_within_strata"),
+}
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """One step of the flowchart: drop the participants the rule matches."""
+
+    label: str
+    rule: str
+    variables: tuple[str, ...]
+    value: float | None = None
+    values: tuple[float, ...] = ()
+
+    def describe(self) -> str:
+        names = ", ".join(self.variables)
+        if self.rule == "missing":
+            return f"{names} missing"
+        if self.rule == "below":
+            return f"{names} < {self.value:g}"
+        if self.rule == "above":
+            return f"{names} > {self.value:g}"
+        codes = ", ".join(f"{v:g}" for v in self.values)
+        return f"{names} {'not in' if self.rule == 'not_in' else 'in'} {{{codes}}}"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An analysis variable derived from one raw NHANES variable (or the mean of several)."""
+
+    name: str
+    kind: str
+    label: str
+    source: str | None = None
+    mean_of: tuple[str, ...] = ()
+    zero_is_missing: bool = False
+    levels: tuple[tuple[float, str], ...] = ()
+    cut: tuple[float, ...] = ()
+    cut_labels: tuple[str, ...] = ()
+    quantiles: int | None = None
+    quantile_labels: tuple[str, ...] = ()
+    missing_label: str | None = None
+    impute: bool = True
+    reference: str | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,) if self.source else self.mean_of
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    weights: str
+    variance: str
+    ci: str
+    subgroups: str
+    categorical_test: str
+    curves: str
+    bootstrap: str
+
+
+@dataclass(frozen=True)
+class Design:
+    weight: str
+    strata: str
+    psu: str
+    lonely_psu: str = "fail"
+
+
+@dataclass(frozen=True)
+class Exposure:
+    variable: str
+    quantile_groups: int
+    group_labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    label: str
+    adjust: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    table: str
+    variable: str
+
+
+@dataclass(frozen=True)
+class Curves:
+    model: str
+    by: tuple[str, ...]
+    basis_dimension: int
+    design_knot_quantiles: tuple[float, ...]
+    grid_points: int
+    colors: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    variable: str
+    level: str
+    outcomes: tuple[str, ...]
+    model: str
+    search_quantiles: tuple[float, float]
+    bootstrap_replicates: int
+
+
+@dataclass(frozen=True)
+class Published:
+    """A number the publication reports, for the reproduction section."""
+
+    table: str
+    outcome: str
+    model: str | None = None
+    statistic: str = "beta"
+    value: float | None = None
+    beta: float | None = None
+    ci: tuple[float, float] | None = None
+    p: str | None = None
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study file. `text` and `sha256` are the file as read, for provenance."""
+
+    path: Path
+    text: str
+    sha256: str
+    name: str
+    title: str
+    cycles: tuple[str, ...]
+    profiles: tuple[Profile, ...]
+    seed: int
+    spine: str
+    tables: dict[str, tuple[str, ...]]
+    missing_codes: dict[str, tuple[float, ...]]
+    exclusions: tuple[Exclusion, ...]
+    design: Design
+    exposure: Exposure
+    outcomes: tuple[str, ...]
+    missing_continuous: str
+    missing_categorical_label: str
+    variables: dict[str, Variable]
+    table1: tuple[str, ...]
+    models: tuple[Model, ...]
+    subgroups: tuple[Subgroup, ...]
+    curves: Curves | None
+    thresholds: tuple[Threshold, ...]
+    published: tuple[Published, ...]
+    reproduction_note: str = ""
+
+    @property
+    def raw_variables(self) -> tuple[str, ...]:
+        """Every NHANES variable the study loads, in file order."""
+        return tuple(v for names in self.tables.values() for v in names)
+
+    def profile(self, name: str) -> Profile:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        raise KeyError(name)
