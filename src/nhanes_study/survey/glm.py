@@ -71,7 +71,7 @@ class GLMFit(LinearFit):
     family: Family = None
     deviance: float = math.nan
     null_deviance: float = math.nan      # intercept-only deviance if a column is constant 1
-    df_residual: int = 0                 # glm's df.residual: n - p
+    df_residual: int = 0                 # glm's df.residual, n - p; svyglm's, degf + 1 - p
     dispersion: float = 1.0              # 1 (binomial, poisson), Pearson (quasi, gaussian),
                                          # svyglm's summary dispersion for a design fit
     iterations: int = 0
@@ -349,14 +349,17 @@ def fit_design_glm(y, X, names, design: Design, family: "str | Family" = "quasib
     totals = design.psu_totals(X * score[:, None]) @ st.unscaled
     vcov = design.variance_of_totals(totals)
     vcov = (vcov + vcov.T) / 2
+    # summary.svyglm's dispersion (survey 4.1): svyvar(resid(fit, "pearson"), design), the
+    # weighted variance of (y - mu) / sqrt(V(mu)) with the factor n / (n - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pearson = (st.y - st.mu) / np.sqrt(fam.variance(st.mu))
-    disp = float(np.nansum(wn * pearson**2) / np.sum(wn))
+        pearson = np.where(used, (st.y - st.mu) / np.sqrt(fam.variance(st.mu)), 0.0)
+    centred = pearson - np.sum(wn * pearson) / np.sum(wn)
+    disp = float(np.sum(wn * centred**2) / np.sum(wn) * n_used / (n_used - 1)) if n_used > 1 else math.nan
     warn = fit_warnings(st, X, names, wn, fam, maxit=maxit, epsilon=epsilon,
                         check_separation=check_separation)
     return GLMFit(names, st.coef, vcov, np.sqrt(np.diag(vcov)),
                   float(design.degf if df is None else df), n_used, "linearization",
                   family=fam, deviance=st.deviance,
                   null_deviance=_null_deviance(st.y, X, wn, fam),
-                  df_residual=n_used - X.shape[1], dispersion=disp, iterations=st.iterations,
+                  df_residual=design.degf + 1 - X.shape[1], dispersion=disp, iterations=st.iterations,
                   converged=st.converged, epsilon=epsilon, warnings=warn)
