@@ -123,7 +123,7 @@ def _binomial_start(y, w, name):
     if bad.any():
         i = np.flatnonzero(bad)
         raise DesignError(f"{name}: the outcome must be between 0 and 1 (a 0/1 event indicator); "
-                          f"{i.size} row(s) are outside (first at index {i[0]}, value {y[i[0]]!r})")
+                          f"{i.size} row(s) are outside (first at index {i[0]}, value {float(y[i[0]])!r})")
     return y, (w * y + 0.5) / (w + 1)
 
 
@@ -132,7 +132,7 @@ def _poisson_start(y, w, name):
     if bad.any():
         i = np.flatnonzero(bad)
         raise DesignError(f"{name}: the outcome must be a count >= 0; {i.size} row(s) are negative "
-                          f"(first at index {i[0]}, value {y[i[0]]!r})")
+                          f"(first at index {i[0]}, value {float(y[i[0]])!r})")
     return y, y + 0.1
 
 

@@ -109,9 +109,10 @@ class GLMFit(LinearFit):
         out = {"beta": beta, "se": se, "ci_low": beta - q * se, "ci_high": beta + q * se,
                "statistic": statistic, "p": p, "df": df, "effect": self.family.effect}
         if self.family.ratio:
-            out["ratio"] = float(np.exp(beta))
-            out["ratio_ci_low"] = float(np.exp(out["ci_low"]))
-            out["ratio_ci_high"] = float(np.exp(out["ci_high"]))
+            with np.errstate(over="ignore"):    # a diverged estimate gives inf (and a fit warning)
+                out["ratio"] = float(np.exp(beta))
+                out["ratio_ci_low"] = float(np.exp(out["ci_low"]))
+                out["ratio_ci_high"] = float(np.exp(out["ci_high"]))
         return out
 
 
