@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg, stats
+from scipy.linalg import lapack
 
 from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
@@ -153,10 +154,14 @@ def _weighted_ls(A: np.ndarray, b: np.ndarray, names):
     aug[:, :p] = A
     aug[:, p] = b
     norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-    raug = linalg.qr(aug, mode="r", overwrite_a=True, check_finite=False)[0]
+    qr, _, _, info = lapack.dgeqrf(aug, overwrite_a=True)
+    if info != 0:
+        raise DesignError(f"the QR decomposition of the GLM's working model failed (LAPACK info {info})")
+    k = min(m, p + 1)
+    raug = np.triu(qr[:k, :])
     r, qty = raug[:p, :p], raug[:p, p]
     d = np.abs(np.diag(r))
-    if p and (d <= ALIAS_TOL * np.where(norms > 0, norms, 1.0)).any():
+    if p and (p > m or (d <= ALIAS_TOL * np.where(norms > 0, norms, 1.0)).any()):
         bad = _aliased(A)
         raise DesignError(
             f"the model matrix is rank deficient: column(s) {', '.join(names[j] for j in bad)} "
@@ -191,6 +196,8 @@ def irls(y, X, names, w, family: Family, *, epsilon: float = EPSILON, maxit: int
         raise DesignError("cannot find valid starting values for the GLM; supply start=")
     devold = family.deviance(y, mu, w)
     positive = w > 0
+    X_pos = X[positive]                 # the rows IRLS uses (all of them unless mu_eta is 0)
+    n_good_pos = int(positive.sum())
     conv = boundary = False
     coef = start
     change = math.nan
@@ -206,7 +213,8 @@ def irls(y, X, names, w, family: Family, *, epsilon: float = EPSILON, maxit: int
             break
         z = eta[good] + (y - mu)[good] / mev[good]
         sw = np.sqrt(w[good] * mev[good] ** 2 / family.variance(mu)[good])
-        new, r = _weighted_ls(X[good] * sw[:, None], z * sw, names)
+        Xg = X_pos if n_good_pos == int(good.sum()) else X[good]
+        new, r = _weighted_ls(Xg * sw[:, None], z * sw, names)
         if not np.all(np.isfinite(new)):
             conv = False
             break

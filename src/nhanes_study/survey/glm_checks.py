@@ -134,7 +134,8 @@ def fit_warnings(state, X, names, w, family, *, maxit: int, epsilon: float,
         what = "rates"
     cells = cell_separation(state.y, X, names, w, family) if check_separation else []
     out.extend(cells)
-    if check_separation and (near or not state.converged or cells):
+    # the LP looks for a cause when the fit shows a symptom the cell checks do not explain
+    if check_separation and (near or not state.converged) and not cells:
         cols, rows = separation(state.y, X, names, w, family)
         if cols:
             out.append(f"separation: the estimates of {', '.join(cols)} diverge ({rows} row(s) are "
