@@ -219,3 +219,27 @@ def test_gaussian_family_is_the_linear_fit_bit_for_bit(real):
 def test_zz_print_worst_differences(real, capsys):
     with capsys.disabled():
         print("\nlargest relative differences vs R:", {k: f"{v:.1e}" for k, v in sorted(WORST.items())})
+
+
+def test_raw_survey_weights_make_r_and_irls_diverge_and_we_say_so(real, r_oracle):
+    """glm(quasibinomial, weights = WTMEC2YR): R's start (w y + 0.5) / (w + 1) is ~0 or 1, the
+    IRLS 'converges' to a log-OR of order 1e13 with every fitted probability 0 or 1. The same
+    algorithm here gives the same, and a warning that names the cause and the fix; w / mean(w)
+    gives the estimate svyglm gives."""
+    f, design, built, _ = real
+    mask, m = built["low_bmd|all|paper|default"]
+    y = outcome_column(f, "low_bmd")
+    cols = {f"c{j}": m.matrix[:, j] for j in range(len(m.names))}
+    data = pd.DataFrame({"y": y, "WTMEC2YR": f["WTMEC2YR"].to_numpy(), **cols})
+    fits = [{"id": "raw", "y": "y", "x": list(cols), "family": "quasibinomial", "variance": "model",
+             "weights": "WTMEC2YR", "normalize": False, "domain": None, "wald": []}]
+    r = r_oracle("glm_fits.R", data, {"design": {"weights": "WTMEC2YR"}, "fits": fits})["fits"][0]
+    assert abs(r["coef"][1]) > 1e10
+    fit = fit_glm(y, m.matrix, m.names, f["WTMEC2YR"].to_numpy(), "quasibinomial")
+    assert abs(fit.coef[1]) > 1e10 and fit.iterations == r["iter"]
+    assert any(s.startswith("the IRLS diverged: fitted probabilities are numerically 0 or 1 for 8126 of 8126 rows")
+               for s in fit.warnings)
+    good = fit_glm(y, m.matrix, m.names, normalized_weights(f["WTMEC2YR"].to_numpy()), "quasibinomial")
+    assert good.warnings == ()
+    svy = fit_design_glm(y, m.matrix, m.names, design, "quasibinomial")
+    np.testing.assert_allclose(good.coef, svy.coef, rtol=1e-6)

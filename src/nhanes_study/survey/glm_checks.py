@@ -134,6 +134,7 @@ def fit_warnings(state, X, names, w, family, *, maxit: int, epsilon: float,
         what = "rates"
     cells = cell_separation(state.y, X, names, w, family) if check_separation else []
     out.extend(cells)
+    cols: list[str] = []
     # the LP looks for a cause when the fit shows a symptom the cell checks do not explain
     if check_separation and (near or not state.converged) and not cells:
         cols, rows = separation(state.y, X, names, w, family)
@@ -144,6 +145,12 @@ def fit_warnings(state, X, names, w, family, *, maxit: int, epsilon: float,
     if extreme:
         out.append(f"fitted {what} numerically {'0 or 1' if _is_binary(family) else '0'} for "
                    f"{extreme} row(s)")
+        if check_separation and not cells and not cols and extreme > len(mu) // 2:
+            out.append(f"the IRLS diverged: fitted {what} are numerically "
+                       f"{'0 or 1' if _is_binary(family) else '0'} for {extreme} of {len(mu)} rows "
+                       f"although the data are not separated (R's glm does the same when the prior "
+                       f"weights are large: its start (w y + 0.5) / (w + 1) sits at 0 or 1). Rescale "
+                       f"the weights to mean 1 (w / mean(w)) and refit")
     p = X.shape[1]
     if _is_binary(family):
         events = int(min((y > 0).sum(), (y < 1).sum()))
