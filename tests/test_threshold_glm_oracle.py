@@ -62,6 +62,14 @@ def real(data_dir, r_oracle):
     return f, design, women, zall, zw, r
 
 
+WORST: dict[str, float] = {}
+
+
+def close(actual, expected, what):
+    key = what.split(": ")[-1]
+    WORST[key] = max(WORST.get(key, 0.0), assert_close(actual, expected, what))
+
+
 def slope(rec):
     return [rec["beta"], rec["se"], rec["statistic"], rec["p"]]
 
@@ -81,14 +89,14 @@ def test_two_piece_glm_matches_a_glm_loop_in_r(real, case):
     res = threshold_glm(y, x, Z, weights, family=fam, domain=mask, **ctrl)
     assert res.n == rr["n"]
     assert list(res.search.candidates) == rr["candidates"]
-    assert_close(res.search.deviance, rr["deviance"], f"{cid}: deviance profile")
+    close(res.search.deviance, rr["deviance"], f"{cid}: deviance profile")
     assert res.turning_point == rr["K"]
     for key in ("below", "above", "linear"):
-        assert_close(slope(getattr(res, key)), rr[key], f"{cid}: {key}")
-    assert_close([res.deviance_two_piece, res.deviance_linear, res.dispersion],
+        close(slope(getattr(res, key)), rr[key], f"{cid}: {key}")
+    close([res.deviance_two_piece, res.deviance_linear, res.dispersion],
                  [rr["deviance_two"], rr["deviance_lin"], rr["dispersion"]], f"{cid}: deviances")
     expected_lrt = rr["lrt_dev"] / rr["dispersion"]
-    assert_close([res.lrt, res.lrt_p], [expected_lrt, rr["lrt_p"]], f"{cid}: LRT")
+    close([res.lrt, res.lrt_p], [expected_lrt, rr["lrt_p"]], f"{cid}: LRT")
     assert res.effect == ("OR" if "binomial" in fam else "RR")
     assert res.below["ratio"] == pytest.approx(np.exp(res.below["beta"]), rel=1e-15)
     if svy:
@@ -97,6 +105,11 @@ def test_two_piece_glm_matches_a_glm_loop_in_r(real, case):
         rs = rr["svy"]
         assert dz.two_piece_fit.df == rs["df"]
         for key in ("below", "above", "linear"):
-            assert_close(slope(getattr(dz, key)), rs[key], f"{cid}: design {key}")
-        assert_close([dz.difference.statistic, dz.difference.p], [rs["wald_F"], rs["wald_p"]],
+            close(slope(getattr(dz, key)), rs[key], f"{cid}: design {key}")
+        close([dz.difference.statistic, dz.difference.p], [rs["wald_F"], rs["wald_p"]],
                      f"{cid}: design Wald of the slope change")
+
+
+def test_zz_print_worst_differences(real, capsys):
+    with capsys.disabled():
+        print("\nlargest relative differences vs R:", {k: f"{v:.1e}" for k, v in sorted(WORST.items())})
