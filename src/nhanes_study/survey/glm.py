@@ -146,13 +146,14 @@ def normalized_weights(weights) -> np.ndarray:
     return w / np.mean(w)
 
 
-def _weighted_ls(A: np.ndarray, b: np.ndarray, names):
-    """Least squares of b on A (rows already multiplied by the square-root weights) by
-    Householder QR, as glm.fit's Cdqrls: coefficients and R. Aliased columns: DesignError."""
-    m, p = A.shape
+def _weighted_ls(X: np.ndarray, sw: np.ndarray, z: np.ndarray, names):
+    """Least squares of sw z on sw X by Householder QR, as glm.fit's Cdqrls: coefficients
+    and R. Aliased columns: DesignError."""
+    m, p = X.shape
     aug = np.empty((m, p + 1), order="F")
-    aug[:, :p] = A
-    aug[:, p] = b
+    A = aug[:, :p]
+    np.multiply(X, sw[:, None], out=A)
+    np.multiply(z, sw, out=aug[:, p])
     norms = np.sqrt(np.einsum("ij,ij->j", A, A))
     qr, _, _, info = lapack.dgeqrf(aug, overwrite_a=True)
     if info != 0:
@@ -162,7 +163,7 @@ def _weighted_ls(A: np.ndarray, b: np.ndarray, names):
     r, qty = raug[:p, :p], raug[:p, p]
     d = np.abs(np.diag(r))
     if p and (p > m or (d <= ALIAS_TOL * np.where(norms > 0, norms, 1.0)).any()):
-        bad = _aliased(A)
+        bad = _aliased(X * sw[:, None])
         raise DesignError(
             f"the model matrix is rank deficient: column(s) {', '.join(names[j] for j in bad)} "
             f"are linear combinations of the columns before them (or constant zero) among the "
@@ -214,7 +215,7 @@ def irls(y, X, names, w, family: Family, *, epsilon: float = EPSILON, maxit: int
         z = eta[good] + (y - mu)[good] / mev[good]
         sw = np.sqrt(w[good] * mev[good] ** 2 / family.variance(mu)[good])
         Xg = X_pos if n_good_pos == int(good.sum()) else X[good]
-        new, r = _weighted_ls(Xg * sw[:, None], z * sw, names)
+        new, r = _weighted_ls(Xg, sw, z, names)
         if not np.all(np.isfinite(new)):
             conv = False
             break
