@@ -81,3 +81,15 @@ def test_design_domain_rows_outside_may_be_missing_and_records_are_json():
     json.dumps(th.to_dict(), allow_nan=False)
     assert th.to_dict()["below"]["df"] is None           # z tests: infinite df written as null
     assert fit_glm(y, X, ["(Intercept)", "x"]).term("x")["df"] == math.inf
+
+
+def test_what_a_profile_fits_is_asked_of_the_family():
+    w = np.array([1000.0, 3000.0, 2000.0])
+    for name in ("binomial", "quasibinomial"):
+        fam = get_family(name)
+        assert fam.for_weights(False).name == "binomial" and fam.for_weights(True).name == "quasibinomial"
+        assert np.array_equal(fam.prior_weights(w), w / 2000.0)
+    assert get_family("poisson").for_weights(True).name == "quasipoisson"
+    g = get_family("gaussian")
+    assert g.for_weights(True) is g and g.prior_weights(w) is not None
+    assert np.array_equal(g.prior_weights(w), w)          # gaussian: untouched, bit for bit

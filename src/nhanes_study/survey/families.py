@@ -229,6 +229,20 @@ class Family:
         """The same family with its likelihood (binomial, poisson; gaussian is itself)."""
         return FAMILIES[self.base_name]
 
+    def for_weights(self, weighted: bool) -> "Family":
+        """The family a profile fits: the likelihood family unweighted (glm(binomial)), the
+        quasi family with sampling weights (glm(quasibinomial, weights = w / mean(w)),
+        svyglm(quasibinomial)). Gaussian is itself either way."""
+        return self.quasi if weighted else self.base
+
+    def prior_weights(self, weights) -> np.ndarray:
+        """The prior weights a weighted glm of this family is given: ``w / mean(w)`` for a
+        binomial or Poisson family (R's start is not scale-free: with raw survey weights its
+        IRLS diverges, docs/glm.md), ``w`` unchanged for gaussian (its fit is scale-free and
+        the linear fits' numbers stay bit for bit)."""
+        w = np.asarray(weights, dtype=float)
+        return w if self.closed_form else w / np.mean(w)
+
     @property
     def closed_form(self) -> bool:
         """True if one weighted least-squares solve is the fit (identity link, constant
