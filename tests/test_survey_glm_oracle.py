@@ -32,7 +32,7 @@ import pytest
 from nhanes_study.analyses.model_matrix import build_model_matrix
 from nhanes_study.survey import Design, pooled_weights, wald_test
 from nhanes_study.survey.glm import GLMFit, fit_design_glm, fit_glm, normalized_weights
-from tests.test_survey_descriptive import factor_levels, real_frame
+from tests.test_survey_descriptive import real_frame
 from tests.test_survey_design import assert_close
 
 DESIGN = {"weights": "WTMEC2YR", "divisor": 3, "strata": "SDMVSTRA", "psu": "SDMVPSU", "lonely": "fail"}

@@ -259,6 +259,8 @@ def irls(y, X, names, w, family: Family, *, epsilon: float = EPSILON, maxit: int
         coef = coefold = start
     if r is None:
         raise DesignError("no row is informative for the GLM (all weights or derivatives are 0)")
+    if coef is None:
+        raise DesignError("the GLM's first IRLS step gave non-finite coefficients; supply start=")
     p = X.shape[1]
     rinv = linalg.solve_triangular(r, np.eye(p), check_finite=False)
     wt = np.zeros(y.shape[0])
