@@ -93,3 +93,22 @@ def test_what_a_profile_fits_is_asked_of_the_family():
     g = get_family("gaussian")
     assert g.for_weights(True) is g and g.prior_weights(w) is not None
     assert np.array_equal(g.prior_weights(w), w)          # gaussian: untouched, bit for bit
+
+
+def test_gaussian_two_piece_glm_is_the_linear_threshold_analysis():
+    """threshold_glm(family="gaussian") finds the K, slopes and LRT of threshold_effect."""
+    from nhanes_study.survey.threshold import threshold_effect
+
+    rng = np.random.default_rng(12)
+    n = 800
+    x = np.round(rng.normal(14, 1.5, n), 1)
+    z = rng.normal(size=(n, 2))
+    w = rng.uniform(0.5, 2, n)
+    y = 1 + 0.3 * np.maximum(x - 14.8, 0) + z @ [0.2, -0.1] + rng.normal(0, 0.5, n)
+    lin = threshold_effect(y, x, z, w, bootstrap=None, davies=False)
+    glm = threshold_glm(y, x, z, w, family="gaussian")
+    assert glm.turning_point == lin.turning_point
+    assert glm.lrt == pytest.approx(lin.lrt, rel=1e-9)
+    for ours, theirs in ((glm.below, lin.below), (glm.above, lin.above), (glm.linear, lin.linear)):
+        assert [ours["beta"], ours["se"], ours["p"]] == pytest.approx([theirs.estimate, theirs.se, theirs.p], rel=1e-9)
+    np.testing.assert_allclose(glm.search.deviance, lin.search.rss, rtol=1e-10)
