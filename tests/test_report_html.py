@@ -257,3 +257,14 @@ def test_missing_data_text_says_what_was_done():
     assert "cohort mean" not in pricssa and "1,234" in pricssa
     notes = " ".join(table2_table(doc, "paper").notes)
     assert "rows left out" in notes and "Model 3 1,234" in notes
+
+
+def test_expression_variables_are_shown_with_their_formula_and_problems():
+    from nhanes_study.report.html import methods_paragraphs, missing_data_text
+
+    doc = results_document()
+    name = doc["study"]["exposure"]
+    doc["variables"][name]["expression"] = "LBDTCSI - LBDHDDSI"
+    doc["variables"][name]["expression_missing"] = {"log of a value <= 0": 3}
+    assert any("(= LBDTCSI - LBDHDDSI)" in p for p in methods_paragraphs(doc))
+    assert ": 3 (log of a value <= 0)" in missing_data_text(doc)

@@ -197,6 +197,10 @@ def missing_data_text(doc: dict, short: bool = False) -> str:
         text += " The exposure and outcomes are complete by the cohort's exclusions."
     else:
         text += " Rows missing the exposure or an outcome were left out of the analyses that use them."
+    undefined = [f"{fmt.label(doc, name)}: {n:,} ({problem})" for name, v in variables.items()
+                 for problem, n in (v.get("expression_missing") or {}).items()]
+    if undefined:
+        text += (" Derived values with no finite result were set to missing: " + "; ".join(undefined) + ".")
     dropped = _dropped(doc)
     if dropped:
         text += " Rows left out by each analysis: " + "; ".join(dropped) + "."
@@ -234,6 +238,8 @@ def methods_paragraphs(doc: dict) -> list[str]:
     variables = doc.get("variables", {})
 
     def named(name: str) -> str:
+        if variables.get(name, {}).get("expression"):
+            return f"{fmt.label(doc, name)} (= {variables[name]['expression']})"
         src = variables.get(name, {}).get("source") or []
         return f"{fmt.label(doc, name)} ({', '.join(src)})" if src else fmt.label(doc, name)
 
