@@ -134,3 +134,21 @@ def test_exclusions_on_study_variables_and_expression_rules(tmp_path):
     assert steps[0] == ("bmi < 20", 1, None)          # row 4 (BMI 19); missing BMI is kept
     assert steps[2] == ("RIDAGEYR < 18 or RIDAGEYR > 80", 2, 1)  # rows 0 and 2; age missing: kept, counted
     assert cohort.frame["SEQN"].tolist() == [1, 3, 5]
+
+
+def test_the_documented_examples_work(tmp_path):
+    """docs/study-file.md's two expression variables: a ratio, and a 0/1 condition as levels."""
+    extra = ('[variables.non_hdl_ratio]\nexpression = "(LBDTCSI - LBDHDDSI) / LBDHDDSI"\nkind = "continuous"\n\n'
+             '[variables.obese]\nexpression = "where(BMXBMI >= 30, 1, 0)"\nkind = "categorical"\n'
+             'levels = { 0 = "No", 1 = "Yes" }\n\n[variables.hgb]')
+    study = _study(tmp_path, ("[variables.hgb]", extra))
+    raw = pd.DataFrame({"SEQN": [1, 2, 3], "cycle": ["2013-2014"] * 3, "LBDTCSI": [5.0, 4.0, 6.0],
+                        "LBDHDDSI": [1.0, 0.0, NAN], "BMXBMI": [31.0, 22.0, NAN]})
+    for v in study.raw_variables:
+        if v not in raw:
+            raw[v] = 1.0
+    af = build_analysis_frame(raw, study)
+    assert af.frame["non_hdl_ratio"].tolist()[0] == 4.0
+    assert af.reports["non_hdl_ratio"].missing == 2
+    assert af.reports["non_hdl_ratio"].expression_missing == {"division by 0": 1}
+    assert af.frame["obese"].astype(str).tolist() == ["Yes", "No", "Not recorded"]
