@@ -117,7 +117,9 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     return out, knots
 
 
-def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int, keep: np.ndarray) -> list[str]:
+def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int,
+              keep: np.ndarray | None = None) -> list[str]:
+    keep = np.ones(len(ctx.frame), dtype=bool) if keep is None else keep
     out = []
     for s in series:
         name = "the cohort" if s["level"] is None else f"{by} = {s['level']}"
