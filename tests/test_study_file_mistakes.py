@@ -71,6 +71,15 @@ MISTAKES = [
     ('[[outcomes]]\nvariable = "thoracic_bmd"', '[[outcomes]]\nvariable = "thoracic"', "[[outcomes]] #1.variable"),
     ('ci = [0.0044, 0.0078]', 'ci = [0.0044]', "[[published]] #1.ci"),
     ('[study]\nname', '[study]\nname = "x"\nname', "not valid TOML"),
+    ('by = ["sex", "race"]', 'by = ["age", "race"]', "[curves].by"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "race"', "[[outcomes]] #2.variable"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "hgb"', "[[outcomes]] #2.variable"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "thoracic_bmd"', "[[outcomes]] #2.variable"),
+    ('adjust = ["age", "sex", "race"]', 'adjust = ["age", "sex", "race", "lumbar_bmd"]', "[[models]] #2.adjust"),
+    ('adjust = ["age", "sex", "race"]', 'adjust = ["age", "sex", "race", "age"]', "[[models]] #2.adjust"),
+    ('[table1]\nvariables = ["age",', '[table1]\nvariables = ["age", "age",', "[table1].variables"),
+    ('table = "table4"', 'table = "table2"', "[[subgroups]] #2.table"),
+    ('table = "table4"', 'table = "table3"', "[[subgroups]] #2.table"),
 ]
 
 

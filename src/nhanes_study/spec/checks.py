@@ -37,13 +37,33 @@ def check_study(root: Section, study) -> None:
         if isinstance(adjust, list) and len(set(map(str, adjust))) != len(adjust):
             s.fail("a covariate is listed twice", "adjust")
 
+    outcomes = study.outcomes
+    for s, model in zip(root.sections("models"), study.models):
+        for name in model.adjust:
+            if name in outcomes:
+                s.fail(f"the outcome '{name}' cannot be a covariate (a model regresses each outcome on "
+                       "the exposure and these covariates)", "adjust")
+
+    table1 = root.section("table1", None)
+    if table1 is not None and len(set(study.table1)) != len(study.table1):
+        table1.fail("a variable is listed twice", "variables")
+
+    reserved = {"table1", "table2", "table5", "reproduction"}  # the other tables' file names
+    seen: set[str] = set()
     for s in root.sections("subgroups"):
         table = s.data.get("table")
         if isinstance(table, str):
             check_file_name(s, "table", table, "the table name")
+            if table in reserved or table in seen:
+                s.fail(f"'{table}' is already the name of {'another table' if table in seen else 'a table'} "
+                       "of the results; use e.g. 'table3', 'table4'", "table")
+            seen.add(table)
 
     curves = root.section("curves", None)
     if curves is not None and study.curves is not None:
+        for name in study.curves.by:
+            if study.variables[name].kind != "categorical":
+                curves.fail(f"'{name}' must be a categorical variable (one curve per level)", "by")
         if study.curves.basis_dimension < 3:
             curves.fail(f"must be 3 or more (a cubic regression spline needs at least 3 knots), "
                         f"got {study.curves.basis_dimension}", "basis_dimension")
@@ -52,3 +72,16 @@ def check_study(root: Section, study) -> None:
     for i, s in enumerate(root.sections("thresholds")):
         if study.thresholds[i].bootstrap_replicates < 0:
             s.fail("must be 0 (no bootstrap) or more", "bootstrap_replicates")
+
+
+def check_outcomes(root: Section, variables: dict, exposure: str, outcomes: tuple[str, ...]) -> None:
+    """Each outcome a continuous variable other than the exposure, listed once (checked before
+    the sections that name outcomes, so the message names the outcome itself)."""
+    for i, s in enumerate(root.sections("outcomes")):
+        name = outcomes[i]
+        if variables[name].kind != "continuous":
+            s.fail(f"'{name}' must be a continuous variable (the outcome of a linear regression)", "variable")
+        if name == exposure:
+            s.fail(f"'{name}' is the exposure; an outcome must be another variable", "variable")
+        if name in outcomes[:i]:
+            s.fail(f"'{name}' is listed twice", "variable")

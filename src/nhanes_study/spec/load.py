@@ -9,7 +9,7 @@ from pathlib import Path
 from nhanes_study.errors import SpecError
 from nhanes_study.nhanes.cycles import get_cycle
 from nhanes_study.spec import analyses as sections
-from nhanes_study.spec.checks import check_study
+from nhanes_study.spec.checks import check_outcomes, check_study
 from nhanes_study.spec.data import read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
 from nhanes_study.spec.toml_reader import Section
@@ -66,6 +66,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     names = sections.Names(variables)
     exposure = sections.read_exposure(root.section("exposure"), names)
     outcomes = sections.read_outcomes(root, names)
+    check_outcomes(root, variables, exposure.variable, outcomes)
     miss_cont, miss_label = sections.read_missing(root.section("missing", None))
     table1 = sections.read_table1(root.section("table1", None), names)
     models = sections.read_models(root, names)
