@@ -268,3 +268,11 @@ def test_expression_variables_are_shown_with_their_formula_and_problems():
     doc["variables"][name]["expression_missing"] = {"log of a value <= 0": 3}
     assert any("(= LBDTCSI - LBDHDDSI)" in p for p in methods_paragraphs(doc))
     assert ": 3 (log of a value <= 0)" in missing_data_text(doc)
+
+
+def test_undecided_expression_exclusions_are_said():
+    from nhanes_study.report.html import methods_paragraphs
+
+    doc = results_document()
+    doc["flowchart"]["steps"][0].update(rule="RIDAGEYR < 20", undecided=7)
+    assert any("7 kept because the rule could not be evaluated" in p for p in methods_paragraphs(doc))

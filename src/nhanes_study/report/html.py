@@ -231,7 +231,9 @@ def methods_paragraphs(doc: dict) -> list[str]:
 
     flow = doc.get("flowchart")
     if flow:
-        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]} ({s['rule']})" for s in flow["steps"]]
+        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]} ({s['rule']}"
+                 + (f"; {s['undecided']:,} kept because the rule could not be evaluated (a value missing)"
+                    if s.get("undecided") else "") + ")" for s in flow["steps"]]
         out.append(f"Of {flow['start']:,} participants we excluded, in this order, {_list(steps)}, leaving a "
                    f"cohort of {flow['final']:,} (Figure 1).")
 

@@ -77,11 +77,6 @@ class Variable:
             return self.expression_names
         return (self.source,) if self.source else self.mean_of
 
-    @property
-    def row_wise(self) -> bool:
-        """Its value of a participant depends on that participant's row only (not on the cohort)."""
-        return self.kind == "continuous" or not self.quantiles
-
 
 @dataclass(frozen=True)
 class Profile:
