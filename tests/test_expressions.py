@@ -152,3 +152,21 @@ def test_the_documented_examples_work(tmp_path):
     assert af.reports["non_hdl_ratio"].missing == 2
     assert af.reports["non_hdl_ratio"].expression_missing == {"division by 0": 1}
     assert af.frame["obese"].astype(str).tolist() == ["Yes", "No", "Not recorded"]
+
+
+def test_undefined_values_are_a_warning_of_the_results(tmp_path):
+    from nhanes_study.analyses.study_analyses import _describe_frame, expression_warnings
+
+    study = _study(tmp_path, ('source = "BMXBMI"', 'expression = "log(BMXWT - 60)"'))
+    raw = pd.DataFrame({"SEQN": range(5), "cycle": ["2013-2014"] * 5, "BMXWT": [60.0, 50, 55, 70, NAN]})
+    for v in study.raw_variables:
+        if v not in raw:
+            raw[v] = 1.0
+    af = build_analysis_frame(raw, study)
+    described = _describe_frame(af, study)["variables"]["bmi"]
+    assert described["expression_missing"] == {"log of a value <= 0": 3}
+    assert described["expression"] == "log(BMXWT - 60)" and described["missing"] == 4
+    assert af.frame["bmi"].tolist()[3] == pytest.approx(math.log(10))
+    assert expression_warnings(af, study) == [
+        {"where": "variables bmi", "message": "3 value(s) of bmi set to missing: log of a value <= 0 in "
+                                             "'log(BMXWT - 60)'"}]

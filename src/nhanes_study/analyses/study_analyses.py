@@ -68,6 +68,15 @@ def missing_data(af: AnalysisFrame, study: Study) -> dict:
             "models": dropped}
 
 
+def expression_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
+    """A warning per operation of a formula that had no finite result for measured inputs."""
+    return [{"where": f"variables {name}",
+             "message": f"{count:,} value(s) of {name} set to missing: {problem} in "
+                        f"'{study.variables[name].expression}'"}
+            for name, report in af.reports.items()
+            for problem, count in (report.expression_missing or {}).items()]
+
+
 def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -> list[dict]:
     out = []
     if ctx.profile.variance != "linearization":
@@ -104,6 +113,7 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     doc["missing_data"] = missing_data(af, study)
     doc["profiles"] = {}
     doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
+    doc["warnings"].extend(expression_warnings(af, study))
     for profile in study.profiles:
         name = profile.name
         ctx = ProfileContext.build(af.frame, study, profile)
