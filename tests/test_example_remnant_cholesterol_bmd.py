@@ -112,3 +112,17 @@ def test_zero_fasting_weights_leave_the_fit(computed, built):
     for e in ours:
         if e["table"] == "table2":
             assert e["n"] == positive
+
+
+def test_runs_in_one_command(data_dir, tmp_path):
+    import json
+
+    from nhanes_study.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(STUDY), "--data-dir", str(data_dir), "--out", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["flowchart"]["final"] == 3815
+    assert doc["variables"]["remnant_cholesterol"]["expression"] == "LBDTCSI - LBDHDDSI - LBDLDLSI"
+    assert [r["published"]["beta"] for r in doc["reproduction"]] == [-0.024, -0.024]
+    assert (out / "report.html").exists() and (out / "tables" / "table2_paper.csv").exists()

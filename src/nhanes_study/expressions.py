@@ -91,7 +91,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-# The tree: each node is (evaluate(columns, problems) -> array, names it reads).
+# A node of the tree: its label and its evaluation, (columns, problems, n rows) -> values.
 @dataclass(frozen=True)
 class Node:
     label: str
