@@ -125,4 +125,6 @@ def test_runs_in_one_command(data_dir, tmp_path):
     assert doc["flowchart"]["final"] == 3815
     assert doc["variables"]["remnant_cholesterol"]["expression"] == "LBDTCSI - LBDHDDSI - LBDLDLSI"
     assert [r["published"]["beta"] for r in doc["reproduction"]] == [-0.024, -0.024]
+    zero = next(w for w in doc["warnings"] if w["where"] == "design WTSAF2YR")
+    assert zero["message"].startswith("135 of the cohort's 3,815 participants have a WTSAF2YR of 0")
     assert (out / "report.html").exists() and (out / "tables" / "table2_paper.csv").exists()

@@ -77,6 +77,17 @@ def expression_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
             for problem, count in (report.expression_missing or {}).items()]
 
 
+def zero_weight_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
+    """Participants of the cohort whose design weight is 0 (e.g. outside a subsample)."""
+    weight = study.design.weight
+    zero = int((af.frame[weight].to_numpy(dtype=float) == 0).sum())
+    if not zero:
+        return []
+    return [{"where": f"design {weight}",
+             "message": f"{zero:,} of the cohort's {len(af.frame):,} participants have a {weight} of 0: they add "
+                        "nothing to any weighted estimate (each estimate's n counts the others)"}]
+
+
 def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -> list[dict]:
     out = []
     if ctx.profile.variance != "linearization":
@@ -114,6 +125,7 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     doc["profiles"] = {}
     doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
     doc["warnings"].extend(expression_warnings(af, study))
+    doc["warnings"].extend(zero_weight_warnings(af, study))
     for profile in study.profiles:
         name = profile.name
         ctx = ProfileContext.build(af.frame, study, profile)
