@@ -232,3 +232,47 @@ def test_reference_study_carries_its_reproduction_note():
 
     note = load_study(default_study_path()).reproduction_note
     assert "race entered as its numeric NHANES code" in note and "docs/reproduction.md" in note
+
+
+def test_missing_data_text_says_what_was_done():
+    from nhanes_study.report.html import missing_data_text, pricssa_items
+    from nhanes_study.report.tables import table2_table
+
+    doc = results_document()
+    imputed = missing_data_text(doc)
+    assert "cohort mean" in imputed
+    doc["missing_data"] = {"continuous": "none", "categorical_label": "Not recorded", "models": [
+        {"table": "table2", "outcome": "lumbar_bmd", "model": 3, "model_name": "Model 3", "stratum": None,
+         "n_dropped": 1234},
+        {"table": "table2", "outcome": "lumbar_bmd", "model": 1, "model_name": "Model 1", "stratum": None,
+         "n_dropped": 0}]}
+    for v in doc["variables"].values():
+        v["imputed"], v["fill_value"] = 0, None
+    doc["curves"][0]["n_dropped"] = 77
+    text = missing_data_text(doc)
+    assert "cohort mean" not in text
+    assert "not imputed" in text and "complete cases" in text
+    assert "Model 3: 1,234" in text and "Model 1" not in text and ": 77" in text
+    pricssa = dict(pricssa_items(doc))["Missing data handling"]
+    assert "cohort mean" not in pricssa and "1,234" in pricssa
+    notes = " ".join(table2_table(doc, "paper").notes)
+    assert "rows left out" in notes and "Model 3 1,234" in notes
+
+
+def test_expression_variables_are_shown_with_their_formula_and_problems():
+    from nhanes_study.report.html import methods_paragraphs, missing_data_text
+
+    doc = results_document()
+    name = doc["study"]["exposure"]
+    doc["variables"][name]["expression"] = "LBDTCSI - LBDHDDSI"
+    doc["variables"][name]["expression_missing"] = {"log of a value <= 0": 3}
+    assert any("(= LBDTCSI - LBDHDDSI)" in p for p in methods_paragraphs(doc))
+    assert ": 3 (log of a value <= 0)" in missing_data_text(doc)
+
+
+def test_undecided_expression_exclusions_are_said():
+    from nhanes_study.report.html import methods_paragraphs
+
+    doc = results_document()
+    doc["flowchart"]["steps"][0].update(rule="RIDAGEYR < 20", undecided=7)
+    assert any("7 kept because the rule could not be evaluated" in p for p in methods_paragraphs(doc))

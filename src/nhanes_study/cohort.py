@@ -8,7 +8,12 @@ Rules (missing values never satisfy a comparison):
 - ``missing``: drop if any of the variables is missing;
 - ``below`` / ``above``: drop if the variable is < / > the value;
 - ``not_in``: drop unless the variable is one of the values (missing is dropped);
-- ``in``: drop if the variable is one of the values.
+- ``in``: drop if the variable is one of the values;
+- ``expression``: drop if the expression is true (not 0); a row where it is missing is kept,
+  and the step records how many (``undecided``).
+
+A rule may name NHANES variables or the study's continuous variables: their measured values
+(before any imputation, which happens on the cohort).
 
 Example::
 
@@ -18,17 +23,22 @@ Example::
     >>> cohort = build_cohort(frame, [Exclusion("Under 18", "below", ("AGE",), 18.0)])
     >>> [(s.label, s.excluded, s.remaining) for s in cohort.steps]
     [('Under 18', 1, 2)]
+    >>> rule = Exclusion("Outside 18-80", "expression", ("AGE",), expression="AGE < 18 or AGE > 80")
+    >>> [(s.excluded, s.undecided) for s in build_cohort(frame, [rule]).steps]
+    [(1, 1)]
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from nhanes_study.spec import Exclusion
+from nhanes_study.expressions import parse
+from nhanes_study.spec import Exclusion, Variable
+from nhanes_study.variables import MeasuredValues
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,7 @@ class FlowStep:
     rule: str
     excluded: int
     remaining: int
+    undecided: int | None = None   # expression rules: rows kept because the expression was missing
 
 
 @dataclass(frozen=True)
@@ -52,18 +63,29 @@ class Cohort:
         return {
             "start": self.start,
             "steps": [
-                {"label": s.label, "rule": s.rule, "excluded": s.excluded, "remaining": s.remaining}
+                {"label": s.label, "rule": s.rule, "excluded": s.excluded, "remaining": s.remaining,
+                 **({} if s.undecided is None else {"undecided": s.undecided})}
                 for s in self.steps
             ],
             "final": self.steps[-1].remaining if self.steps else self.start,
         }
 
 
-def exclusion_mask(frame: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
-    """True for the rows the exclusion drops."""
-    cols = [frame[v].to_numpy(dtype=float, na_value=np.nan) for v in exclusion.variables]
+def exclusion_mask(frame: pd.DataFrame, exclusion: Exclusion,
+                   variables: Mapping[str, Variable] | None = None) -> tuple[np.ndarray, int]:
+    """True for the rows the exclusion drops; and how many rows an expression rule could not
+    decide (a missing value): those rows are kept.
+
+    `variables` are the study variables the exclusion may name (their measured values)."""
+    values = MeasuredValues(frame, dict(variables or {}))
+    if exclusion.rule == "expression":
+        result, _ = parse(exclusion.expression).evaluate(
+            {v: values.get(v) for v in exclusion.variables} or {"": np.zeros(len(frame))})
+        undecided = np.isnan(result)
+        return ~undecided & (result != 0), int(undecided.sum())
+    cols = [values.get(v) for v in exclusion.variables]
     if exclusion.rule == "missing":
-        return np.any([np.isnan(c) for c in cols], axis=0)
+        return np.any([np.isnan(c) for c in cols], axis=0), 0
     drop = np.zeros(len(frame), dtype=bool)
     for c in cols:
         with np.errstate(invalid="ignore"):
@@ -77,15 +99,17 @@ def exclusion_mask(frame: pd.DataFrame, exclusion: Exclusion) -> np.ndarray:
                 drop |= ~np.isin(c, exclusion.values)
             else:  # the study file's validation allows no other rule
                 raise ValueError(f"unknown exclusion rule {exclusion.rule!r}")
-    return drop
+    return drop, 0
 
 
-def build_cohort(frame: pd.DataFrame, exclusions: Sequence[Exclusion]) -> Cohort:
+def build_cohort(frame: pd.DataFrame, exclusions: Sequence[Exclusion],
+                 variables: Mapping[str, Variable] | None = None) -> Cohort:
     """Apply the exclusions in order; return the cohort and its flowchart counts."""
     start = len(frame)
     steps = []
     for exclusion in exclusions:
-        drop = exclusion_mask(frame, exclusion)
+        drop, undecided = exclusion_mask(frame, exclusion, variables)
         frame = frame.loc[~drop]
-        steps.append(FlowStep(exclusion.label, exclusion.describe(), int(drop.sum()), len(frame)))
+        steps.append(FlowStep(exclusion.label, exclusion.describe(), int(drop.sum()), len(frame),
+                              undecided if exclusion.rule == "expression" else None))
     return Cohort(frame.reset_index(drop=True), start, tuple(steps))

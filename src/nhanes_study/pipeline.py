@@ -78,7 +78,7 @@ def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions(),
     with progress.step("load data"):
         participants = load_study_data(study, options)
     with progress.step("cohort and variables"):
-        cohort = build_cohort(participants.frame, study.exclusions)
+        cohort = build_cohort(participants.frame, study.exclusions, study.variables)
         document = build_document(study, participants, cohort)
         frame = build_analysis_frame(cohort.frame, study)
     document.update(run_analyses(frame, study, progress))

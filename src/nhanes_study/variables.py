@@ -28,7 +28,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -49,9 +49,13 @@ class VariableReport:
     unlisted_codes: int = 0
     cut_points: tuple[float, ...] = ()
     levels: tuple[str, ...] = ()
+    expression_missing: dict[str, int] | None = None  # rows an expression's operations made missing
 
     def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        if out["expression_missing"] is None:  # only expression variables have the field
+            del out["expression_missing"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,54 @@ def assign_quantile_groups(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), -1, index)
 
 
-def derive_continuous(raw: pd.DataFrame, var: Variable) -> np.ndarray:
-    """The variable's values before imputation."""
-    if var.source:
-        values = raw[var.source].to_numpy(dtype=float, na_value=np.nan).copy()
+class MeasuredValues:
+    """The measured (never imputed) values of raw and continuous study variables of a frame.
+
+    Row-wise: a participant's value depends on their own row only, so the values of the
+    participants before the exclusions, subset to the cohort, equal the cohort's own. An
+    expression variable reads the measured values of the study variables it names, computed
+    on demand in dependency order (the study file has no cycles). `problems` holds, per
+    expression variable, how many rows each failing operation (log of <= 0...) made missing.
+
+        >>> raw = pd.DataFrame({"TC": [5.0, 4.0, None], "HDL": [1.0, 4.0, 1.0]})
+        >>> ratio = Variable("ratio", "continuous", "TC/HDL", expression="TC / (TC - HDL)",
+        ...                  expression_names=("TC", "HDL"))
+        >>> values = MeasuredValues(raw, {"ratio": ratio})
+        >>> values.get("ratio").tolist()[0], values.problems["ratio"]
+        (1.25, {'division by 0': 1})
+    """
+
+    def __init__(self, frame: pd.DataFrame, variables: dict[str, Variable]):
+        self.frame = frame
+        self.variables = variables
+        self.problems: dict[str, dict[str, int]] = {}
+        self._cache: dict[str, np.ndarray] = {}
+
+    def get(self, name: str) -> np.ndarray:
+        """Values of a study variable (measured), else of the raw NHANES column `name`."""
+        if name not in self.variables:
+            return self.frame[name].to_numpy(dtype=float, na_value=np.nan)
+        if name not in self._cache:
+            self._cache[name] = self._derive(self.variables[name])
+        return self._cache[name]
+
+    def _derive(self, var: Variable) -> np.ndarray:
+        if var.expression is not None:
+            from nhanes_study.expressions import parse
+
+            expression = parse(var.expression)
+            values, self.problems[var.name] = expression.evaluate({n: self.get(n) for n in expression.names}
+                                                                 or {"": np.zeros(len(self.frame))})
+        elif var.source:
+            values = self.frame[var.source].to_numpy(dtype=float, na_value=np.nan).copy()
+        else:
+            return _mean_of(self.frame, var)
         if var.zero_is_missing:
             values[values == 0] = np.nan
         return values
+
+
+def _mean_of(raw: pd.DataFrame, var: Variable) -> np.ndarray:
     readings = np.column_stack([raw[c].to_numpy(dtype=float, na_value=np.nan) for c in var.mean_of])
     if var.zero_is_missing:
         readings = np.where(readings == 0, np.nan, readings)
@@ -96,9 +141,18 @@ def derive_continuous(raw: pd.DataFrame, var: Variable) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def derive_categorical(raw: pd.DataFrame, var: Variable, missing_label: str) -> tuple[pd.Series, VariableReport]:
-    """Labels as an ordered pandas Categorical (defined levels first, then the missing label)."""
-    values = raw[var.source].to_numpy(dtype=float, na_value=np.nan)
+def derive_continuous(raw: pd.DataFrame, var: Variable) -> np.ndarray:
+    """The variable's values before imputation (an expression may name raw variables only here)."""
+    return MeasuredValues(raw, {var.name: var}).get(var.name).copy()
+
+
+def derive_categorical(raw: pd.DataFrame, var: Variable, missing_label: str,
+                       values: np.ndarray | None = None) -> tuple[pd.Series, VariableReport]:
+    """Labels as an ordered pandas Categorical (defined levels first, then the missing label).
+
+    `values` are the variable's measured numbers (default: derived from `raw`)."""
+    if values is None:
+        values = derive_continuous(raw, var)
     missing = np.isnan(values)
     label_missing = var.missing_label or missing_label
     cuts: tuple[float, ...] = ()
@@ -130,6 +184,7 @@ def derive_categorical(raw: pd.DataFrame, var: Variable, missing_label: str) -> 
     return pd.Series(series, index=raw.index, name=var.name), report
 
 
+
 def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
     """Derive every study variable from the cohort's raw columns, impute, group the exposure."""
     columns: dict[str, object] = {
@@ -139,9 +194,10 @@ def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
     for raw_name in (study.design.weight, study.design.strata, study.design.psu):
         columns[raw_name] = cohort[raw_name].to_numpy(dtype=float, na_value=np.nan)
     reports: dict[str, VariableReport] = {}
+    measured = MeasuredValues(cohort, study.variables)
     for var in study.variables.values():
         if var.kind == "continuous":
-            values = derive_continuous(cohort, var)
+            values = measured.get(var.name).copy()
             missing = np.isnan(values)
             fill = None
             if var.impute and study.missing_continuous == "mean" and missing.any():
@@ -152,8 +208,11 @@ def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
                 var.name, "continuous", int(missing.sum()),
                 imputed=int(missing.sum()) if fill is not None else 0, fill_value=fill)
         else:
-            series, reports[var.name] = derive_categorical(cohort, var, study.missing_categorical_label)
+            series, reports[var.name] = derive_categorical(cohort, var, study.missing_categorical_label,
+                                                           measured.get(var.name))
             columns[var.name] = series.to_numpy()
+    for name, problems in measured.problems.items():
+        reports[name] = replace(reports[name], expression_missing=problems)
     frame = pd.DataFrame(columns)
     for var in study.variables.values():
         if var.kind == "categorical":

@@ -2,15 +2,18 @@
 # splines::ns(exposure) (+ a spline per level of `by` and its main effect) + covariates in
 # survey::svyglm, predicted over a grid with the covariates' model-matrix columns at their
 # means, band = fit +- qt(0.975, degf) * se. args: y, x, knots, by (or null), levels,
-# covariates, factors (name -> levels), points, cycles, weight, strata, psu.
+# covariates, factors (name -> levels), points, cycles, weight, strata, psu; optional keep (a 0/1
+# column: the complete cases, fitted as a domain of the full design; knots, boundary, grid and
+# covariate means from them).
 source("common.R")
 suppressPackageStartupMessages({library(survey); library(splines)})
 d <- oracle_data()
 a <- oracle_args()
 for (f in names(a$factors)) d[[f]] <- factor(d[[f]], levels = a$factors[[f]])
 d$.wp <- d[[a$weight]] / a$cycles
+keep <- if (is.null(a$keep)) rep(TRUE, nrow(d)) else d[[a$keep]] == 1
 x <- d[[a$x]]
-bk <- range(x)
+bk <- range(x[keep])
 B <- ns(x, knots = a$knots, Boundary.knots = bk)
 nb <- ncol(B)
 spl <- character(0)
@@ -24,13 +27,14 @@ if (is.null(a$by)) {
 }
 des <- svydesign(ids = as.formula(paste0("~", a$psu)), strata = as.formula(paste0("~", a$strata)),
                  weights = ~.wp, nest = TRUE, data = d)
+if (!all(keep)) des <- subset(des, keep)
 fit <- svyglm(as.formula(paste(a$y, "~", paste(c(spl, a$covariates), collapse = " + "))), design = des)
 mm <- model.matrix(fit)
 cm <- colMeans(mm)
 V <- vcov(fit)
 q <- qt(0.975, degf(des))
 curve <- function(level) {
-  xs <- if (is.null(level)) x else x[d[[a$by]] == level]
+  xs <- if (is.null(level)) x[keep] else x[keep & d[[a$by]] == level]
   grid <- seq(min(xs), max(xs), length.out = a$points)
   Bg <- predict(B, grid)
   X <- matrix(cm, nrow = length(grid), ncol = length(cm), byrow = TRUE, dimnames = list(NULL, names(cm)))

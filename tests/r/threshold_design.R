@@ -1,7 +1,8 @@
 # Independent reference for the design profile of Table 5 (analyses/thresholds.py): at the
 # turning point K, the two-piece and one-line models in survey::svyglm on the group as a
 # domain of the full design, t on degf(domain). args: y, x, K, group, level, covariates,
-# factors, cycles, weight, strata, psu.
+# factors, cycles, weight, strata, psu; optional complete = true: the domain is the group's
+# complete cases (outcome, exposure and covariates measured).
 source("common.R")
 suppressPackageStartupMessages(library(survey))
 d <- oracle_data()
@@ -12,7 +13,9 @@ d$.lo <- pmin(d[[a$x]] - a$K, 0)
 d$.hi <- pmax(d[[a$x]] - a$K, 0)
 des <- svydesign(ids = as.formula(paste0("~", a$psu)), strata = as.formula(paste0("~", a$strata)),
                  weights = ~.wp, nest = TRUE, data = d)
-sub <- subset(des, d[[a$group]] == a$level)
+domain <- d[[a$group]] == a$level
+if (isTRUE(a$complete)) domain <- domain & complete.cases(d[c(a$y, a$x, unlist(a$covariates))])
+sub <- subset(des, domain)
 df <- degf(sub)
 slope <- function(fit, term) {
   s <- summary(fit)$coefficients

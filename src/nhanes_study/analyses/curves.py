@@ -8,6 +8,10 @@
 
 A curve is the fitted outcome over a grid of the exposure (the group's own range) with every
 other covariate's model-matrix column at its mean over the rows fitted.
+
+Rows missing the outcome, the exposure or a covariate (a study that does not impute) are
+left out: dropped in ``paper``, outside the domain in ``design`` (knots from the complete
+cases); each curve record says how many (``n_dropped``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import model_terms
 from nhanes_study.spec import Study
@@ -39,19 +44,21 @@ def _se(Xg: np.ndarray, vcov: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,jk,ik->i", Xg, vcov, Xg))
 
 
-def _gam_curves(ctx, study, outcome, by, levels, covariates, points):
+def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep):
+    """Weighted GAM on the complete cases `keep` (the paper profile drops the other rows)."""
     frame = ctx.frame
-    y = frame[outcome].to_numpy(dtype=float)
-    x = frame[study.exposure.variable].to_numpy(dtype=float)
-    Z = ctx.matrix(covariates, intercept=False).matrix if covariates else None
+    y = frame[outcome].to_numpy(dtype=float)[keep]
+    x = frame[study.exposure.variable].to_numpy(dtype=float)[keep]
+    Z = ctx.matrix(covariates, rows=keep, intercept=False).matrix[keep] if covariates else None
+    weights = ctx.weights[keep]
     k = study.curves.basis_dimension
     if by is None:
-        g = fit_gam(y, x, Z, ctx.weights, k=k)
+        g = fit_gam(y, x, Z, weights, k=k)
         c = g.curve(_grid(x, points))
         return [_series(None, len(y), g.edf["all"], np.asarray(c["x"]),
                         np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None
-    labels = frame[by].astype(str).to_numpy()
-    g = fit_gam(y, x, Z, ctx.weights, k=k, by=labels, by_levels=levels)
+    labels = frame[by].astype(str).to_numpy()[keep]
+    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels)
     out = []
     for level in levels:
         rows = labels == level
@@ -61,25 +68,31 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points):
     return out, None
 
 
-def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
+def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
+    """Design-based spline fit on the complete cases `keep` as a domain of the full design
+    (knots, boundary, grids and covariate means from the complete cases)."""
     frame = ctx.frame
-    y = frame[outcome].to_numpy(dtype=float)
-    x = frame[study.exposure.variable].to_numpy(dtype=float)
-    knots = quantile_knots(x, study.curves.design_knot_quantiles)
-    boundary = (float(x.min()), float(x.max()))
+    y = np.where(keep, frame[outcome].to_numpy(dtype=float), 0.0)
+    x_all = frame[study.exposure.variable].to_numpy(dtype=float)
+    x = np.where(keep, x_all, np.nanmean(x_all[keep]))  # values outside the domain are ignored
+    knots = quantile_knots(x[keep], study.curves.design_knot_quantiles)
+    boundary = (float(x[keep].min()), float(x[keep].max()))
     basis = natural_spline_basis(x, knots, boundary)
-    Z = ctx.matrix(covariates, intercept=False).matrix if covariates else np.zeros((len(y), 0))
+    Z = ctx.matrix(covariates, rows=keep, intercept=False).matrix if covariates else np.zeros((len(y), 0))
+    Z = np.where(keep[:, None], Z, 0.0)
+    design = ctx.design if keep.all() else ctx.design.subset(keep)
+    zbar = Z[keep].mean(axis=0)
     ones = np.ones((len(y), 1))
     nb = basis.shape[1]
     if by is None:
         X = np.column_stack([ones, basis, Z])
         names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + [f"z{j}" for j in range(Z.shape[1])]
-        fit = fit_svyglm(y, X, names, ctx.design)
+        fit = fit_svyglm(y, X, names, design)
         z = stats.t.ppf(0.975, fit.df)
-        grid = _grid(x, points)
+        grid = _grid(x[keep], points)
         Xg = np.column_stack([np.ones(points), natural_spline_basis(grid, knots, boundary),
-                              np.tile(Z.mean(axis=0), (points, 1))])
-        return [_series(None, len(y), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots
+                              np.tile(zbar, (points, 1))])
+        return [_series(None, int(keep.sum()), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots
     labels = frame[by].astype(str).to_numpy()
     dummies = [(labels == lv).astype(float) for lv in levels]
     blocks = [basis * d[:, None] for d in dummies]
@@ -87,12 +100,11 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
     names = (["(Intercept)"] + [f"{by}{lv}" for lv in levels[1:]]
              + [f"ns{j + 1}:{by}{lv}" for lv in levels for j in range(nb)]
              + [f"z{j}" for j in range(Z.shape[1])])
-    fit = fit_svyglm(y, X, names, ctx.design)
+    fit = fit_svyglm(y, X, names, design)
     z = stats.t.ppf(0.975, fit.df)
-    zbar = Z.mean(axis=0)
     out = []
     for i, level in enumerate(levels):
-        rows = labels == level
+        rows = (labels == level) & keep
         grid = _grid(x[rows], points)
         Xg = np.zeros((points, X.shape[1]))
         Xg[:, 0] = 1
@@ -105,7 +117,9 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points):
     return out, knots
 
 
-def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int) -> list[str]:
+def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int,
+              keep: np.ndarray | None = None) -> list[str]:
+    keep = np.ones(len(ctx.frame), dtype=bool) if keep is None else keep
     out = []
     for s in series:
         name = "the cohort" if s["level"] is None else f"{by} = {s['level']}"
@@ -116,7 +130,7 @@ def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int) -
             out.append(f"the smooth of {name} uses {s['edf']:.1f} of its {k - 1} degrees of freedom: "
                        "the basis dimension k may be too small for this curve")
         if ctx.profile.variance == "linearization" and s["level"] is not None:
-            df = ctx.domain_df((ctx.frame[by] == s["level"]).to_numpy())
+            df = ctx.domain_df((ctx.frame[by] == s["level"]).to_numpy() & keep)
             if df < MIN_DESIGN_DF:
                 out.append(f"only {df} design degrees of freedom in {name} (fewer than {MIN_DESIGN_DF}): "
                            "its design-based band is unstable")
@@ -135,11 +149,15 @@ def curves(ctx: ProfileContext, study: Study) -> list[dict]:
     for outcome in study.outcomes:
         for by in (None, *spec.by):
             covariates = [v for v in model_terms(study, model, drop=by) if v != exposure]
-            levels = None if by is None else ctx.levels_present(by)
-            series, knots = make(ctx, study, outcome, by, levels, covariates, spec.grid_points)
+            matrix = ctx.matrix(covariates, intercept=False).matrix if covariates else None
+            keep = complete_mask(ctx.frame, [outcome, exposure], matrix)
+            levels = None if by is None else [lv for lv in ctx.levels_present(by)
+                                               if ((ctx.frame[by] == lv).to_numpy() & keep).any()]
+            series, knots = make(ctx, study, outcome, by, levels, covariates, spec.grid_points, keep)
             out.append({"profile": ctx.profile.name, "outcome": outcome, "by": by, "model": spec.model,
                         "method": method, "knots": None if knots is None else [float(k) for k in knots],
-                        "series": series, "warnings": _warnings(ctx, by, series, spec.basis_dimension)})
+                        "series": series, "warnings": _warnings(ctx, by, series, spec.basis_dimension, keep),
+                        "n_dropped": int((~keep).sum())})
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from nhanes_study.analyses import curves as curves_mod
 from nhanes_study.analyses import regressions, reproduction, table1, thresholds
+from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
@@ -21,6 +22,8 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
         report = af.reports[name].to_dict()
         report.pop("name", None)
         variables[name] = {"source": list(var.sources), "label": var.label, **report}
+        if var.expression is not None:
+            variables[name]["expression"] = var.expression
     group = af.exposure_group
     labels = af.levels(group)
     return {
@@ -37,6 +40,52 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
                       for s in study.subgroups],
         "curve_colors": dict(study.curves.colors) if study.curves else {},
     }
+
+
+def missing_data(af: AnalysisFrame, study: Study) -> dict:
+    """The missing-data rule and, for every model of Tables 2-4, the rows it left out.
+
+    A model uses the rows where its outcome, the exposure and every covariate are measured
+    (categorical covariates are never missing: they have a level for it); the same rows in
+    every profile (the design profile keeps the others in the design, as a domain)."""
+    frame = af.frame
+    dropped = []
+    for outcome in study.outcomes:
+        for number, model in enumerate(study.models, start=1):
+            keep = complete_mask(frame, [outcome] + regressions.model_terms(study, model))
+            dropped.append({"table": "table2", "outcome": outcome, "model": number, "model_name": model.name,
+                            "stratum": None, "n_dropped": int((~keep).sum())})
+        for subgroup in study.subgroups:
+            for number, model in enumerate(study.models, start=1):
+                keep = complete_mask(frame, [outcome] + regressions.model_terms(study, model, drop=subgroup.variable))
+                for level in af.levels(subgroup.variable):
+                    rows = (frame[subgroup.variable] == level).to_numpy()
+                    dropped.append({"table": subgroup.table, "outcome": outcome, "model": number,
+                                    "model_name": model.name,
+                                    "stratum": {"variable": subgroup.variable, "level": level},
+                                    "n_dropped": int((rows & ~keep).sum())})
+    return {"continuous": study.missing_continuous, "categorical_label": study.missing_categorical_label,
+            "models": dropped}
+
+
+def expression_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
+    """A warning per operation of a formula that had no finite result for measured inputs."""
+    return [{"where": f"variables {name}",
+             "message": f"{count:,} value(s) of {name} set to missing: {problem} in "
+                        f"'{study.variables[name].expression}'"}
+            for name, report in af.reports.items()
+            for problem, count in (report.expression_missing or {}).items()]
+
+
+def zero_weight_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
+    """Participants of the cohort whose design weight is 0 (e.g. outside a subsample)."""
+    weight = study.design.weight
+    zero = int((af.frame[weight].to_numpy(dtype=float) == 0).sum())
+    if not zero:
+        return []
+    return [{"where": f"design {weight}",
+             "message": f"{zero:,} of the cohort's {len(af.frame):,} participants have a {weight} of 0: they add "
+                        "nothing to any weighted estimate (each estimate's n counts the others)"}]
 
 
 def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -> list[dict]:
@@ -72,8 +121,11 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     """All analyses of the study in every profile; the document's analysis sections."""
     progress = progress or Progress("quiet")
     doc = _describe_frame(af, study)
+    doc["missing_data"] = missing_data(af, study)
     doc["profiles"] = {}
     doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
+    doc["warnings"].extend(expression_warnings(af, study))
+    doc["warnings"].extend(zero_weight_warnings(af, study))
     for profile in study.profiles:
         name = profile.name
         ctx = ProfileContext.build(af.frame, study, profile)

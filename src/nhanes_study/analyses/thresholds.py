@@ -11,12 +11,16 @@ in what is reported around K:
   regression on the group as a domain of the full design (t on the domain's design df), a
   bootstrap of K resampling PSUs within strata. The LRT and Davies test are model-based and
   are kept for reference, with a note.
+
+Rows of the group missing the outcome, the exposure or a covariate are left out (a domain
+in ``design``); the record says how many (``n_dropped``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import model_terms
 from nhanes_study.spec import Study, Threshold
@@ -40,7 +44,11 @@ def _one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str) -> di
     model = next(m for m in study.models if m.name == spec.model)
     exposure = study.exposure.variable
     covariates = [v for v in model_terms(study, model, drop=spec.variable) if v != exposure]
+    group = rows
     Z = ctx.matrix(covariates, rows=rows, intercept=False).matrix if covariates else None
+    rows = group & complete_mask(frame, [outcome, exposure], Z)
+    if covariates and not (rows == group).all():
+        Z = ctx.matrix(covariates, rows=rows, intercept=False).matrix  # levels of the complete cases
     y = frame[outcome].to_numpy(dtype=float)
     x = frame[exposure].to_numpy(dtype=float)
     design = ctx.profile.variance == "linearization"
@@ -55,13 +63,15 @@ def _one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str) -> di
     )
     record = {"table": TABLE, "profile": ctx.profile.name, "outcome": outcome,
               "group": {"variable": spec.variable, "level": spec.level}, "model": spec.model,
-              **result.to_dict()}
+              **result.to_dict(), "n_dropped": int((group & ~rows).sum())}
     for key in ("below", "above", "linear"):
         record[key]["df"] = float(result.df_residual) if key != "linear" else float(result.df_residual + 1)
     if design:
         K = result.turning_point
+        x = np.where(rows, x, 0.0)
         lo, hi = hinge_columns(x, K)
-        zc = np.zeros((len(frame), 0)) if Z is None else Z
+        zc = np.zeros((len(frame), 0)) if Z is None else np.where(rows[:, None], Z, 0.0)
+        y = np.where(rows, y, 0.0)  # outside the domain: ignored
         names = ["(Intercept)", "below", "above"] + [f"z{i}" for i in range(zc.shape[1])]
         sub = ctx.design.subset(rows)
         two_piece = fit_svyglm(y, np.column_stack([np.ones(len(frame)), lo, hi, zc]), names, sub)

@@ -143,6 +143,72 @@ def _imputation(doc: dict) -> tuple[list[str], list[str]]:
     return filled, not_recorded
 
 
+def _dropped(doc: dict) -> list[str]:
+    """'Table 2, Lumbar spine BMD, Model 3: 120' phrases for every analysis that left rows out."""
+    out = []
+    for m in doc.get("missing_data", {}).get("models", []):
+        if m["n_dropped"]:
+            stratum = f" ({m['stratum']['variable']} = {m['stratum']['level']})" if m.get("stratum") else ""
+            out.append(f"{m['table'].replace('table', 'Table ')}{stratum}, {fmt.label(doc, m['outcome'])}, "
+                       f"{m['model_name']}: {m['n_dropped']:,}")
+    seen = set()
+    for c in doc.get("curves", []):
+        key = (c["outcome"], c["by"], c.get("n_dropped"))
+        if c.get("n_dropped") and key not in seen:
+            seen.add(key)
+            by = f" by {fmt.label(doc, c['by'])}" if c["by"] else ""
+            out.append(f"curves of {fmt.label(doc, c['outcome'])}{by}: {c['n_dropped']:,}")
+    for t in doc.get("thresholds", []):
+        key = (t["outcome"], t["group"]["level"], t.get("n_dropped"))
+        if t.get("n_dropped") and key not in seen:
+            seen.add(key)
+            out.append(f"Table 5, {fmt.label(doc, t['outcome'])} ({t['group']['variable']} = {t['group']['level']}): "
+                       f"{t['n_dropped']:,}")
+    return out
+
+
+def missing_data_text(doc: dict, short: bool = False) -> str:
+    """What was done with missing values, and how many rows each analysis left out."""
+    study, variables = doc["study"], doc.get("variables", {})
+    rule = doc.get("missing_data", {}).get("continuous", "mean")
+    filled, not_recorded = _imputation(doc)
+    parts = []
+    if rule == "mean" or filled:
+        parts.append(("continuous covariates: cohort mean (" + (_list(filled) or "none missing") + ")") if short else
+                     ("Missing values of continuous covariates were filled with the cohort mean ("
+                      + (_list(filled) if filled else "none was missing") + ")"))
+    if rule == "none":
+        parts.append("continuous variables: not imputed, each analysis used its own complete cases" if short else
+                     "Continuous variables were not imputed: each analysis (Table 1, Tables 2-4, curves and "
+                     "threshold effects) used its own complete cases, the rows where its outcome, exposure and "
+                     "covariates were all measured (the paper profile fitted those rows only; the design profile "
+                     "treated them as a domain of the full design)")
+    label = doc.get("missing_data", {}).get("categorical_label", "Not recorded")
+    parts.append((f"categorical covariates: level '{label}' (" + (_list(not_recorded) or "none missing") + ")")
+                 if short else (f"missing values of categorical covariates became the level '{label}' ("
+                                + (_list(not_recorded) if not_recorded else "none was missing") + ")"))
+    text = "; ".join(parts)
+    if short:
+        dropped = _dropped(doc)
+        return text + ("; rows left out per analysis: " + "; ".join(dropped) if dropped else "")
+    text = text[0].upper() + text[1:] + "."
+    measured = [study.get("exposure")] + list(study.get("outcomes", []))
+    if all(variables.get(v, {}).get("missing", 0) == 0 for v in measured if v):
+        text += " The exposure and outcomes are complete by the cohort's exclusions."
+    else:
+        text += " Rows missing the exposure or an outcome were left out of the analyses that use them."
+    undefined = [f"{fmt.label(doc, name)}: {n:,} ({problem})" for name, v in variables.items()
+                 for problem, n in (v.get("expression_missing") or {}).items()]
+    if undefined:
+        text += (" Derived values with no finite result were set to missing: " + "; ".join(undefined) + ".")
+    dropped = _dropped(doc)
+    if dropped:
+        text += " Rows left out by each analysis: " + "; ".join(dropped) + "."
+    elif rule == "none":
+        text += " No analysis left out any row."
+    return text
+
+
 def methods_paragraphs(doc: dict) -> list[str]:
     """The methods section as plain sentences, every fact taken from the document."""
     study, prov = doc["study"], doc.get("provenance", {})
@@ -165,13 +231,17 @@ def methods_paragraphs(doc: dict) -> list[str]:
 
     flow = doc.get("flowchart")
     if flow:
-        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]} ({s['rule']})" for s in flow["steps"]]
+        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]} ({s['rule']}"
+                 + (f"; {s['undecided']:,} kept because the rule could not be evaluated (a value missing)"
+                    if s.get("undecided") else "") + ")" for s in flow["steps"]]
         out.append(f"Of {flow['start']:,} participants we excluded, in this order, {_list(steps)}, leaving a "
                    f"cohort of {flow['final']:,} (Figure 1).")
 
     variables = doc.get("variables", {})
 
     def named(name: str) -> str:
+        if variables.get(name, {}).get("expression"):
+            return f"{fmt.label(doc, name)} (= {variables[name]['expression']})"
         src = variables.get(name, {}).get("source") or []
         return f"{fmt.label(doc, name)} ({', '.join(src)})" if src else fmt.label(doc, name)
 
@@ -194,13 +264,8 @@ def methods_paragraphs(doc: dict) -> list[str]:
         out.append(f"Covariates: {_list([named(c) for c in covariates])}. Models: "
                    + "; ".join(f"{m['name']}, {m['label'].lower() if m.get('label') else ''}".rstrip(", ")
                                for m in doc["models"]) + ".")
-    filled, not_recorded = _imputation(doc)
-    missing = ("Missing values of continuous covariates were filled with the cohort mean ("
-               + (_list(filled) if filled else "none was missing") + "); missing values of categorical covariates "
-               "became the level 'Not recorded' (" + (_list(not_recorded) if not_recorded else "none was missing")
-               + "). The exposure and outcomes are complete by the cohort's exclusions.")
     if variables:
-        out.append(missing)
+        out.append(missing_data_text(doc))
 
     for profile in _profiles(doc):
         settings = doc.get("profiles", {}).get(profile, {})
@@ -256,7 +321,6 @@ def pricssa_items(doc: dict) -> list[tuple[str, dict[str, str] | str]]:
             text += "; Table 5: n = " + _list([f"{n:,}" for n in counts])
         return text
 
-    filled, not_recorded = _imputation(doc)
     software = doc.get("provenance", {}).get("software", {})
     return [
         ("Data collection dates", f"NHANES cycles {_list(doc['study'].get('cycles', []))}"),
@@ -270,8 +334,7 @@ def pricssa_items(doc: dict) -> list[tuple[str, dict[str, str] | str]]:
         ("Observation deletion", f"{flow.get('start', 0):,} participants, {len(flow.get('steps', []))} exclusion "
                                  f"steps, cohort {flow.get('final', 0):,} (Figure 1)" if flow else "not reported"),
         ("Unweighted n per estimate", each(n_per_estimate)),
-        ("Missing data handling", "continuous covariates: cohort mean (" + (_list(filled) or "none missing")
-         + "); categorical covariates: level 'Not recorded' (" + (_list(not_recorded) or "none missing") + ")"),
+        ("Missing data handling", missing_data_text(doc, short=True)),
         ("Confidence intervals reported", "95% CI beside every estimate of Tables 2-5"),
         ("Response rates", "not computed by this tool; see NCHS's published response rates for these cycles"),
         ("Software and code", ", ".join(f"{k} {v}" for k, v in software.items()) or "not reported"),

@@ -138,6 +138,11 @@ def _cell(e: dict | None) -> str:
 def _model_notes(doc: dict, profile: str) -> tuple[str, ...]:
     notes = [f"{m['name']}: {m['label']}." for m in _models(doc)]
     notes.append("Cells: β (95% CI) P; n: unweighted participants analysed.")
+    dropped = [m for m in doc.get("missing_data", {}).get("models", []) if m["n_dropped"]]
+    if dropped:  # complete cases: say how many rows each model left out
+        notes.append("Complete cases; rows left out (an outcome, the exposure or a covariate missing): " + "; ".join(
+            f"{m['table']}{' ' + m['stratum']['level'] if m.get('stratum') else ''} "
+            f"{fmt.label(doc, m['outcome'])} {m['model_name']} {m['n_dropped']:,}" for m in dropped) + ".")
     notes.append(f"Profile: {profile}.")
     return tuple(notes)
 

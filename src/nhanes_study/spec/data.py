@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 
 from nhanes_study.spec.toml_reader import Section
-from nhanes_study.spec.types import EXCLUSION_RULES, Design, Exclusion
+from nhanes_study.spec.types import EXCLUSION_RULES, Design, Exclusion, Variable
+from nhanes_study.spec.variables import read_expression
 
 
 def read_data(s: Section) -> tuple[dict[str, tuple[str, ...]], str, dict[str, tuple[float, ...]]]:
@@ -35,21 +36,47 @@ def read_data(s: Section) -> tuple[dict[str, tuple[str, ...]], str, dict[str, tu
 
 
 
-def read_exclusion(s: Section, raw: set[str]) -> Exclusion:
-    s.only("label", "rule", "variables", "value", "values")
+def read_exclusion(s: Section, raw: set[str], variables: dict[str, Variable]) -> Exclusion:
+    """One flowchart step. It may name NHANES variables or row-wise study variables (their
+    measured values: exclusions run before the cohort exists, so before any imputation)."""
+    s.only("label", "rule", "variables", "value", "values", "expression")
     rule = s.get("rule", str, choices=EXCLUSION_RULES)
-    variables = s.get_list("variables", str, min_len=1)
-    for v in variables:
-        if v not in raw:
-            hint = difflib.get_close_matches(v, raw, n=1)
+    if rule == "expression":
+        if "variables" in s.data:
+            s.fail("a rule = \"expression\" exclusion names its variables inside 'expression'; "
+                   "remove 'variables'", "variables")
+        text = s.get("expression", str)
+        expression = read_expression(s, "expression", text, raw | set(variables))
+        for v in expression.names:
+            _check_row_wise(s, "expression", v, raw, variables)
+        return Exclusion(s.get("label", str), rule, expression.names, expression=text)
+    if "expression" in s.data:
+        s.fail("'expression' is only for rule = \"expression\"", "expression")
+    names = s.get_list("variables", str, min_len=1)
+    for v in names:
+        if v not in raw and v not in variables:
+            hint = difflib.get_close_matches(v, raw | set(variables), n=1)
             fix = f"did you mean '{hint[0]}'?" if hint else "load it under [data.tables]"
-            s.fail(f"'{v}' is not a variable the study loads; {fix}", "variables")
+            s.fail(f"'{v}' is not a variable the study loads or defines; {fix}", "variables")
+        _check_row_wise(s, "variables", v, raw, variables)
     value, values = None, ()
     if rule in ("below", "above"):
         value = s.get("value", float)
     elif rule in ("in", "not_in"):
         values = s.get_list("values", float, min_len=1)
-    return Exclusion(s.get("label", str), rule, variables, value, values)
+    return Exclusion(s.get("label", str), rule, names, value, values)
+
+
+def _check_row_wise(s: Section, key: str, name: str, raw: set[str], variables: dict[str, Variable]) -> None:
+    if name in raw or name not in variables:
+        return
+    var = variables[name]
+    if var.kind != "continuous":
+        how = ("its quantile groups come from the cohort, which the exclusions make"
+               if var.quantiles else "its labels are not numbers")
+        raw_name = f" ({var.source})" if var.source else ""
+        s.fail(f"'{name}' is a categorical study variable and cannot be used in an exclusion: {how}; "
+               f"name its NHANES variable{raw_name} instead", key)
 
 
 def read_design(s: Section, raw: set[str]) -> Design:

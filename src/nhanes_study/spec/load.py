@@ -9,6 +9,7 @@ from pathlib import Path
 from nhanes_study.errors import SpecError
 from nhanes_study.nhanes.cycles import get_cycle
 from nhanes_study.spec import analyses as sections
+from nhanes_study.spec.checks import check_outcomes, check_study
 from nhanes_study.spec.data import read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
 from nhanes_study.spec.toml_reader import Section
@@ -59,12 +60,13 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     raw = {v for names in tables.values() for v in names}
     variables = read_variables(root.section("variables"), raw)
     profiles = read_profiles(root.section("profiles"), profile_names)
-    exclusions = tuple(read_exclusion(s, raw) for s in root.sections("exclusions"))
+    exclusions = tuple(read_exclusion(s, raw, variables) for s in root.sections("exclusions"))
     design = read_design(root.section("design"), raw)
 
     names = sections.Names(variables)
     exposure = sections.read_exposure(root.section("exposure"), names)
     outcomes = sections.read_outcomes(root, names)
+    check_outcomes(root, variables, exposure.variable, outcomes)
     miss_cont, miss_label = sections.read_missing(root.section("missing", None))
     table1 = sections.read_table1(root.section("table1", None), names)
     models = sections.read_models(root, names)
@@ -74,7 +76,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     published = sections.read_published(root, names)
     note = sections.read_reproduction(root.section("reproduction", None))
 
-    return Study(
+    study_ = Study(
         path=path, text=text, sha256=sha256,
         name=study.get("name", str), title=study.get("title", str, ""),
         cycles=cycles, profiles=profiles, seed=study.get("seed", int, 0),
@@ -85,3 +87,5 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         curves=curves, thresholds=thresholds, published=published,
         reproduction_note=note,
     )
+    check_study(root, study_)
+    return study_

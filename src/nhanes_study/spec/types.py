@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROFILE_NAMES = ("paper", "design")
-EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in")
+EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in", "expression")
 KINDS = ("continuous", "categorical")
 
 # Allowed values of each profile setting; the study file must set every one of them.
@@ -33,8 +33,11 @@ class Exclusion:
     variables: tuple[str, ...]
     value: float | None = None
     values: tuple[float, ...] = ()
+    expression: str | None = None   # rule "expression": drop the rows where it is true (not 0)
 
     def describe(self) -> str:
+        if self.rule == "expression":
+            return str(self.expression)
         names = ", ".join(self.variables)
         if self.rule == "missing":
             return f"{names} missing"
@@ -48,7 +51,8 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class Variable:
-    """An analysis variable derived from one raw NHANES variable (or the mean of several)."""
+    """An analysis variable derived from one raw NHANES variable, the mean of several, or an
+    expression over raw and study variables."""
 
     name: str
     kind: str
@@ -64,9 +68,13 @@ class Variable:
     missing_label: str | None = None
     impute: bool = True
     reference: str | None = None
+    expression: str | None = None
+    expression_names: tuple[str, ...] = ()   # the variables the expression reads
 
     @property
     def sources(self) -> tuple[str, ...]:
+        if self.expression is not None:
+            return self.expression_names
         return (self.source,) if self.source else self.mean_of
 
 
