@@ -14,5 +14,18 @@ def read_profiles(s: Section, names: tuple[str, ...]) -> tuple[Profile, ...]:
     for name in s.data:
         p = s.section(name)
         p.only(*PROFILE_SETTINGS)
-        out.append(Profile(name=name, **{k: p.get(k, str, choices=v) for k, v in PROFILE_SETTINGS.items()}))
+        profile = Profile(name=name, **{k: p.get(k, str, choices=v) for k, v in PROFILE_SETTINGS.items()})
+        _check_combination(p, profile)
+        out.append(profile)
     return tuple(p for p in out if p.name in names)
+
+
+def _check_combination(p: Section, profile: Profile) -> None:
+    """Settings that contradict each other: the design's variance needs its weights and strata."""
+    if profile.weights == "none" and profile.variance == "linearization":
+        p.fail("weights = \"none\" cannot go with variance = \"linearization\": the design-based variance "
+               "is that of the weighted estimator; use variance = \"model\" for an ordinary unweighted fit, "
+               "or weights = \"as_is\"/\"pooled\" for a design-based one", "weights")
+    if profile.bootstrap == "psu_within_strata" and profile.variance != "linearization":
+        p.fail("bootstrap = \"psu_within_strata\" resamples the design's PSUs within strata and needs "
+               "variance = \"linearization\"; use bootstrap = \"rows\"", "bootstrap")
