@@ -127,7 +127,3 @@ def exposure_forms(frame: pd.DataFrame, exposure: Exposure) -> list[FormModel]:
             out.extend(_groups(frame, exposure))
     return out
 
-
-def grouping_word(n_groups: int) -> str:
-    """'tertile', 'quartile', 'quintile'... for quantile groups; 'group' otherwise."""
-    return {3: "tertile", 4: "quartile", 5: "quintile", 10: "decile"}.get(n_groups, "group")

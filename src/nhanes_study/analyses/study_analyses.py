@@ -9,6 +9,7 @@ from __future__ import annotations
 from nhanes_study.analyses import curves as curves_mod
 from nhanes_study.analyses import regressions, reproduction, table1, thresholds
 from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.analyses.exposure_forms import group_column
 from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
 from nhanes_study.survey.threshold import MIN_DESIGN_DF
@@ -30,13 +31,47 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
             "variable": group, "labels": labels,
             "cut_points": list(af.reports[group].cut_points),
             "n": {g: int((af.frame[group] == g).sum()) for g in labels},
+            "form_variable": group_column(study.exposure),
         },
-        "models": [{"number": i, "name": m.name, "label": m.label, "adjust": list(m.adjust)}
+        "exposure_forms": {"forms": list(study.exposure.forms), "per": study.exposure.per,
+                           "transform": study.exposure.transform, "reference": study.exposure.reference},
+        "models": [{"number": i, "name": m.name, "label": m.label, "adjust": list(m.adjust),
+                    "interactions": list(m.interactions)}
                    for i, m in enumerate(study.models, start=1)],
         "subgroups": [{"table": s.table, "variable": s.variable, "levels": af.levels(s.variable)}
                       for s in study.subgroups],
         "curve_colors": dict(study.curves.colors) if study.curves else {},
     }
+
+
+def _empty_level_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
+    """A level the study file declares that no participant of the cohort holds: said, not dropped silently."""
+    out = []
+    for name, var in study.variables.items():
+        if var.kind != "categorical":
+            continue
+        declared = [label for _, label in var.levels] + list(var.cut_labels)
+        counts = af.frame[name].astype(object).value_counts()
+        for level in declared:
+            if counts.get(level, 0) == 0:
+                out.append({"where": f"variable {name}",
+                            "message": f"level '{level}' of {name} has no participant in the cohort: Table 1 "
+                                       "shows it as 0 and the models leave it out (no column)"})
+    return out
+
+
+def _interaction_warnings(study: Study) -> list[dict]:
+    """Curves and thresholds model the exposure's shape themselves: a model's interactions are not in them."""
+    out = []
+    used = ([("curves", study.curves.model)] if study.curves else []) + [
+        ("table5", t.model) for t in study.thresholds]
+    for where, name in dict.fromkeys(used):
+        model = next(m for m in study.models if m.name == name)
+        if model.interactions:
+            out.append({"where": f"{where} {name}",
+                        "message": f"{name}'s interaction terms ({', '.join(model.interactions)}) are left out of "
+                                   f"the {where} fits, which adjust for its main effects only"})
+    return out
 
 
 def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -> list[dict]:
@@ -74,6 +109,7 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     doc = _describe_frame(af, study)
     doc["profiles"] = {}
     doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
+    doc["warnings"].extend(_empty_level_warnings(af, study) + _interaction_warnings(study))
     for profile in study.profiles:
         name = profile.name
         ctx = ProfileContext.build(af.frame, study, profile)
