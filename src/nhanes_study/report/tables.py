@@ -107,6 +107,23 @@ def _form_rows(records: list[dict], models: list[dict], indent: str) -> list[tup
     return rows
 
 
+def _interaction_rows(records: list[dict], models: list[dict]) -> list[tuple[str, ...]]:
+    """'P for interaction, hgb:sex' per model with that term: the Wald test in the continuous row's fit."""
+    first = [e for e in records if e.get("form", "continuous") == "continuous" and e.get("interaction_tests")]
+    terms = []
+    for e in first:
+        for term in e["interaction_tests"]:
+            if term not in terms:
+                terms.append(term)
+    rows = []
+    for term in terms:
+        cells = _by_model([e for e in first if term in e["interaction_tests"]])
+        rows.append((f"  P for interaction, {term}",) + tuple(
+            fmt.p_value(_model_estimate(cells, m)["interaction_tests"][term]["p"]) if _model_estimate(cells, m)
+            else "" for m in models))
+    return rows
+
+
 def _form_cell(e: dict | None) -> str:
     if e is None:
         return ""
@@ -144,6 +161,7 @@ def table2_table(doc: dict, profile: str) -> Table:
         else:
             rows.append((fmt.label(doc, outcome) + (f" ({n})" if n else ""),) + ("",) * len(models))
             rows.extend(_form_rows(records, models, "  "))
+        rows.extend(_interaction_rows(records, models))
     return Table(f"table2_{profile}", f"Table 2. Association of {_exposure_title(doc, everything)} with the outcomes",
                  header, tuple(rows), _model_notes(doc, profile, everything))
 
