@@ -130,3 +130,15 @@ def test_a_declared_level_without_members_is_a_warning():
     diabetes = [w for w in warnings if w["where"] == "variable diabetes"]
     assert len(diabetes) == 1 and "'Borderline'" in diabetes[0]["message"]
     assert not any(w["where"] == "variable triglyceride" for w in warnings)  # quantile groups: never declared
+
+
+def test_methods_text_says_how_the_forms_and_interactions_were_fitted():
+    from nhanes_study.report.html import _forms_text
+    recs = [record("continuous", "x, per SD (2)", 1, 0.5, 0.01) | {"scale": {"per": "sd", "sd": 2.5}},
+            record("groups", "T1", 1, reference=True), record("groups", "T2", 1, 1.5, 0.2)]
+    d = doc(recs) | {"exposure_forms": {"forms": ["continuous", "groups"], "per": "sd", "transform": None}}
+    text = _forms_text(d)
+    assert "per SD of the exposure (the cohort's unweighted sample SD, 2.5)" in text
+    assert "tertile groups entered as a factor against T1" in text and "group median" in text
+    assert "M2 (x:sex)" in text and "Wald F test" in text
+    assert _forms_text(doc([record("continuous", "x, per unit", 1, 0.5, 0.01)]) | {"models": []}) == ""

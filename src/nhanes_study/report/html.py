@@ -153,20 +153,25 @@ def _forms_text(doc: dict) -> str:
     if spec.get("transform"):
         parts.append(f"the exposure entered the models as {spec['transform']}({doc['study']['exposure']})")
     if spec.get("per") == "sd":
-        parts.append("its slopes are per SD, the cohort's unweighted sample SD "
-                     f"({fmt.general(scale.get('sd'))})")
+        parts.append("slopes are per SD of the exposure (the cohort's unweighted sample SD, "
+                     f"{fmt.general(scale.get('sd'))})")
     elif spec.get("per") is not None:
-        parts.append(f"its slopes are per {fmt.general(spec['per'])} units")
+        parts.append(f"slopes are per {fmt.general(spec['per'])} units of the exposure")
     groups = [e for e in records if e.get("form") == "groups"]
     if groups:
         reference = next((e["row"] for e in groups if e.get("reference")), None)
-        parts.append(f"its groups entered as a factor against {reference}; the P for trend is the P of the "
-                     "slope of each participant's group median of the exposure (unweighted, over the cohort) "
-                     "entered as one continuous score in the same model")
-    inter = [f"{m['name']}: {', '.join(m['interactions'])}" for m in doc.get("models", []) if m.get("interactions")]
+        eg = doc.get("exposure_groups", {})
+        if eg.get("form_variable", eg.get("variable")) != eg.get("variable"):
+            word = f"groups ({fmt.label(doc, eg['form_variable'])})"
+        else:
+            word = f"{fmt.grouping_word(len(eg.get('labels', [])))} groups"
+        parts.append(f"the exposure's {word} entered as a factor against {reference}, and the P for trend "
+                     "is the P of the slope of each participant's group median of the exposure (unweighted, over "
+                     "the cohort) entered as one continuous score in the same model")
+    inter = [f"{m['name']} ({', '.join(m['interactions'])})" for m in doc.get("models", []) if m.get("interactions")]
     if inter:
-        parts.append("interaction terms (with their main effects; P for interaction = Wald F test of the product "
-                     "columns) were " + "; ".join(inter))
+        parts.append("interaction terms, each with its main effects, were fitted in " + _list(inter)
+                     + "; their P for interaction is the Wald F test of the product columns")
     if not parts:
         return ""
     text = "In Tables 2-4, " + "; ".join(parts) + "."
