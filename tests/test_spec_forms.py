@@ -63,6 +63,13 @@ def test_weights_none_with_linearization_is_refused(tmp_path):
     assert "[profiles.design].weights" in msg and "cannot go with variance = \"linearization\"" in msg
 
 
+def test_design_df_and_subset_rows_follow_the_variance(tmp_path):
+    msg = error_of(tmp_path, edited(('ci = "normal"', 'ci = "t_design_df"')))
+    assert "[profiles.paper].ci" in msg and "use ci = \"normal\"" in msg
+    msg = error_of(tmp_path, edited(('subgroups = "domain"', 'subgroups = "subset_rows"')))
+    assert "[profiles.design].subgroups" in msg and "subgroups = \"domain\"" in msg
+
+
 def test_psu_bootstrap_needs_the_design_variance(tmp_path):
     msg = error_of(tmp_path, edited(('bootstrap = "rows"', 'bootstrap = "psu_within_strata"')))
     assert "[profiles.paper].bootstrap" in msg and "bootstrap = \"rows\"" in msg

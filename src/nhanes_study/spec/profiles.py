@@ -26,6 +26,12 @@ def _check_combination(p: Section, profile: Profile) -> None:
         p.fail("weights = \"none\" cannot go with variance = \"linearization\": the design-based variance "
                "is that of the weighted estimator; use variance = \"model\" for an ordinary unweighted fit, "
                "or weights = \"as_is\"/\"pooled\" for a design-based one", "weights")
+    if profile.ci == "t_design_df" and profile.variance != "linearization":
+        p.fail("ci = \"t_design_df\" uses the design's degrees of freedom and needs variance = \"linearization\"; "
+               "use ci = \"normal\"", "ci")
+    if profile.subgroups == "subset_rows" and profile.variance == "linearization":
+        p.fail("a design-based profile analyses subgroups as domains of the full design; use subgroups = \"domain\"",
+               "subgroups")
     if profile.bootstrap == "psu_within_strata" and profile.variance != "linearization":
         p.fail("bootstrap = \"psu_within_strata\" resamples the design's PSUs within strata and needs "
                "variance = \"linearization\"; use bootstrap = \"rows\"", "bootstrap")
