@@ -92,7 +92,7 @@ def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -
                     f"{MIN_DESIGN_DF}): design-based SEs, CIs and p-values for this group are unstable"})
     df = ctx.domain_df()
     for number, model in enumerate(study.models, start=1):
-        fitted_params = len(ctx.matrix(regressions.model_terms(study, model)).names)
+        fitted_params = len(ctx.matrix(regressions.model_terms(study, model), interactions=model.interactions).names)
         if fitted_params > df:
             out.append({"where": f"table2 {ctx.profile.name} model {number}",
                         "message": f"{model.name} has {fitted_params} parameters but the design has only {df} "
