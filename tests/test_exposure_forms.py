@@ -147,6 +147,7 @@ def test_methods_text_says_how_the_forms_and_interactions_were_fitted():
 def test_groups_form_may_use_any_categorical_variable():
     f = frame().assign(anemia=pd.Categorical(["yes", "no", "no", "no", "yes", "no"], categories=["no", "yes"]))
     groups, trend = exposure_forms(f, Exposure("x", 3, (), forms=("groups",), groups_variable="anemia"))
-    assert groups.term == "anemia" and [(r.label, r.column) for r in groups.rows] == [("no", None), ("yes", "anemiayes")]
+    assert groups.term == "anemia"
+    assert [(r.label, r.column) for r in groups.rows] == [("no", None), ("yes", "anemiayes")]
     assert trend.term == "anemia_median"
     assert trend.columns["anemia_median"].tolist() == [5.5, 3.5, 3.5, 3.5, 5.5, 3.5]  # yes: median(1, 10); no: median(2, 3, 4, 20)

@@ -196,7 +196,8 @@ def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
             else:
                 rows.append((f"  {level}" + (f" ({n})" if n else ""),) + ("",) * len(models))
                 rows.extend(_form_rows(at_level, models, "    "))
-    title = f"Table {table[-1]}. Association of {_exposure_title(doc, records)} with the outcomes by {fmt.label(doc, variable)}"
+    title = (f"Table {table[-1]}. Association of {_exposure_title(doc, records)} with the outcomes "
+             f"by {fmt.label(doc, variable)}")
     exposure = fmt.label(doc, doc["study"]["exposure"])
     notes = _model_notes(doc, profile, records) + (
         f"P for interaction: Wald test of {exposure} × {fmt.label(doc, variable)} "
