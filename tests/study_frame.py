@@ -38,6 +38,15 @@ def study_frame(study_path: Path, data_dir: Path, cache_dir: Path | None = None)
     return study, cohort, build_analysis_frame(cohort.frame, study)
 
 
+@lru_cache(maxsize=4)
+def study_analysis_frame(study_path: Path, data_dir: Path) -> tuple[Study, AnalysisFrame, object]:
+    """Any study file's (study, analysis frame, cohort) on a data folder, built by the package itself."""
+    study = load_study(study_path)
+    participants = load_study_data(study, RunOptions(data_dir=Path(data_dir), progress=False))
+    cohort = build_cohort(participants.frame, study.exclusions)
+    return study, build_analysis_frame(cohort.frame, study), cohort
+
+
 def r_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """The analysis frame as the R oracles read it: categoricals as text, plus each one's
     levels in order (the first is the reference), for R's factor(..., levels = ...)."""

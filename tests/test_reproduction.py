@@ -32,3 +32,29 @@ def test_table2_and_turning_point_records():
     assert l2["inside_ci"] is False and l2["cis_overlap"] is False  # -0.0107 < -0.0094
     assert k["statistic"] == "turning_point" and k["difference"] == pytest.approx(2.4)
     assert k["inside_ci"] is True  # 11.9 in [11.8, 16.5]
+
+
+def test_subgroup_level_group_row_and_trend_records():
+    from dataclasses import replace
+
+    from nhanes_study.spec import Published
+    study = reference_study()
+    study = replace(study, published=(
+        Published("table3", "lumbar_bmd", "Model 2", beta=-0.010, ci=(-0.02, 0.0), p="0.04", subgroup="sex",
+                  level="Female"),
+        Published("table2", "lumbar_bmd", "Model 2", beta=-0.030, term="Q4"),
+        Published("table2", "lumbar_bmd", "Model 2", p="<0.001", term="trend")))
+
+    def est(table, level, form, row, beta, p=0.01):
+        return {"table": table, "outcome": "lumbar_bmd", "model": 2, "profile": "paper", "form": form, "row": row,
+                "stratum": {"variable": "sex", "level": level} if level else None,
+                "beta": beta, "ci_low": beta - 0.005, "ci_high": beta + 0.005, "p": p}
+    ests = [est("table3", "Male", "continuous", "hgb", -0.5), est("table3", "Female", "continuous", "hgb", -0.012),
+            est("table2", None, "continuous", "hgb", -0.9), est("table2", None, "groups", "Q3", -0.02),
+            est("table2", None, "groups", "Q4", -0.034), est("table2", None, "trend", "P for trend", 0.1, 0.0004)]
+    female, q4, trend = [r for r in reproduction(study, ests, []) if r["profile"] == "paper"]
+    assert female["stratum"] == {"variable": "sex", "level": "Female"}
+    assert female["difference"] == pytest.approx(-0.002) and female["inside_ci"] is True
+    assert female["cis_overlap"] is True  # (-0.02, 0) and (-0.017, -0.007)
+    assert q4["term"] == "Q4" and q4["difference"] == pytest.approx(-0.004) and q4["inside_ci"] is True
+    assert trend["published"]["p"] == "<0.001" and trend["ours"]["p"] == 0.0004 and trend["difference"] is None

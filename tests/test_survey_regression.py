@@ -67,7 +67,8 @@ def table2_models_2_3(specs: list[dict]) -> list[dict]:
 
 def build(f: pd.DataFrame, spec: dict):
     mask = None if spec["var"] is None else (f[spec["var"]] == spec["level"]).to_numpy()
-    m = build_model_matrix(f, spec["terms"], interaction=spec["interaction"], rows=mask)
+    inter = [":".join(spec["interaction"])] if spec["interaction"] else []
+    m = build_model_matrix(f, spec["terms"], interactions=inter, rows=mask)
     wald = [t for t in ("race", "hgb:sex", "hgb:race") if t in m.terms]
     return mask, m, wald
 
@@ -191,7 +192,7 @@ def test_r_formula_fits_match_model_matrix(real, variance):
     build_model_matrix + the engine, names included."""
     f, design, *_ , r = real
     profile = {v: k for k, v in PROFILES.items()}[variance]
-    m = build_model_matrix(f, ["hgb", "age", "sex", "race"], interaction=("hgb", "sex"))
+    m = build_model_matrix(f, ["hgb", "age", "sex", "race"], interactions=["hgb:sex"])
     rr = r[f"formula|{variance}"]
     assert rr["names"] == list(m.names)
     y = f["lumbar_bmd"].to_numpy()

@@ -1,12 +1,15 @@
 """One profile's way of estimating: its weights, its design, how it fits and subsets.
 
 Every analysis (Table 1, regressions, curves, thresholds) asks a `ProfileContext` to fit,
-so the two profiles differ in one place only:
+so profiles (any number, any names) differ in one place only. The reference study's two:
 
 * ``paper``: rows weighted as ``glm(weights = w)`` weighs them, model-based SEs, CI =
   beta ± 1.96 SE, a subgroup is fitted on its own rows;
 * ``design``: pooled weights, Taylor linearisation on strata and PSUs, t on the design df
   of the domain, a subgroup is a domain of the full design (no row is dropped).
+
+``weights = "none"`` gives every row weight 1: an ordinary fit with model-based SEs, R's
+``lm``/``glm`` without weights (the study file refuses it with ``variance = "linearization"``).
 
 Example::
 
@@ -17,7 +20,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -60,8 +63,13 @@ class ProfileContext:
         d = study.design
         raw = frame[d.weight].to_numpy(dtype=float)
         references = {name: v.reference for name, v in study.variables.items() if v.kind == "categorical"}
+        references[f"{study.exposure.variable}_group"] = study.exposure.reference
+        if study.exposure.groups_variable is not None and study.exposure.reference is not None:
+            references[study.exposure.groups_variable] = study.exposure.reference
         if profile.weights == "pooled":
             weights = pooled_weights(raw, frame["cycle"].to_numpy())
+        elif profile.weights == "none":
+            weights = np.ones(len(frame))
         else:
             weights = raw
         if profile.variance == "linearization":
@@ -87,24 +95,30 @@ class ProfileContext:
         column = self.frame[name]
         return [str(c) for c in column.cat.categories if (column == c).any()]
 
+    def with_columns(self, columns: dict[str, np.ndarray]) -> "ProfileContext":
+        """The same profile over the frame plus `columns` (an exposure form's model columns)."""
+        if not columns:
+            return self
+        return replace(self, frame=self.frame.assign(**columns))
+
     def matrix(self, terms: Sequence[str], rows: np.ndarray | None = None,
-               interaction: tuple[str, str] | None = None, intercept: bool = True) -> ModelMatrix:
-        return build_model_matrix(self.frame, list(terms), interaction=interaction,
+               interactions: Sequence[str] = (), intercept: bool = True) -> ModelMatrix:
+        return build_model_matrix(self.frame, list(terms), interactions=interactions,
                                   references=self.references, intercept=intercept, rows=rows)
 
     def fit(self, outcome: str, terms: Sequence[str], rows: np.ndarray | None = None,
-            interaction: tuple[str, str] | None = None) -> Fitted:
+            interactions: Sequence[str] = ()) -> Fitted:
         """Weighted linear regression of `outcome` on `terms` over all rows or a subgroup.
 
         Rows with a missing outcome or term (a variable the study does not impute) are
         left out: in `paper` by fitting the other rows, in `design` as a domain.
         """
-        mm = self.matrix(terms, rows, interaction)
+        mm = self.matrix(terms, rows, interactions)
         y = self.frame[outcome].to_numpy(dtype=float)
         complete = np.isfinite(y) & np.isfinite(mm.matrix).all(axis=1)
         if not complete.all():
             rows = complete if rows is None else rows & complete
-            mm = self.matrix(terms, rows, interaction)
+            mm = self.matrix(terms, rows, interactions)
         if self.profile.variance == "linearization":
             fit = fit_svyglm(y, mm.matrix, mm.names, self.domain_design(rows))
         elif rows is None:

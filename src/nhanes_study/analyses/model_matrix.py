@@ -3,14 +3,17 @@
 A continuous variable is one column; a categorical one is a dummy per level except the
 reference (the variable's `reference`, else its first level present among the rows fitted);
 levels absent from the rows fitted (all rows, or the `rows` of a domain) are dropped, as R
-drops them when a factor is rebuilt on the subset. An interaction ``exposure:factor`` gives the columns ``hgb:sexFemale``, ...
+drops them when a factor is rebuilt on the subset. An interaction ``a:b`` (both terms in the
+model) comes after every main effect, as in R, with the products of their columns named as
+R names them: ``hgb:sexFemale`` (continuous × factor), ``sexFemale:raceX`` (factor × factor),
+``age:bmi`` (continuous × continuous).
 
 Example::
 
     >>> import pandas as pd
     >>> frame = pd.DataFrame({"y": [1.0, 2, 3, 4], "x": [1.0, 2, 3, 5],
     ...                       "g": pd.Categorical(["a", "b", "a", "b"])})
-    >>> m = build_model_matrix(frame, ["x", "g"], interaction=("x", "g"))
+    >>> m = build_model_matrix(frame, ["x", "g"], interactions=["x:g"])
     >>> m.names
     ('(Intercept)', 'x', 'gb', 'x:gb')
 """
@@ -48,12 +51,12 @@ def _levels(series: pd.Series, reference: str | None, rows: np.ndarray | None) -
 def build_model_matrix(
     frame: pd.DataFrame,
     terms: Sequence[str],
-    interaction: tuple[str, str] | None = None,
+    interactions: Sequence[str] = (),
     references: Mapping[str, str | None] | None = None,
     intercept: bool = True,
     rows: np.ndarray | None = None,
 ) -> ModelMatrix:
-    """Intercept, then each term in order, then the interaction's columns (if any).
+    """Intercept, then each term in order, then each interaction's columns ("a:b", both in `terms`).
 
     `rows` (a boolean mask) says which rows are fitted (a domain): a level with no row
     there gets no column, so the fit is not singular.
@@ -71,20 +74,19 @@ def build_model_matrix(
 
     if intercept:
         add("(Intercept)", [np.ones(len(frame))], ["(Intercept)"])
-    dummies: dict[str, tuple[list[np.ndarray], list[str]]] = {}
+    blocks: dict[str, tuple[list[np.ndarray], list[str]]] = {}
     for term in terms:
         series = frame[term]
         if isinstance(series.dtype, pd.CategoricalDtype):
             levels = _levels(series, references.get(term), rows)
             block = [(series == lv).to_numpy(dtype=float) for lv in levels[1:]]
             block_names = [f"{term}{lv}" for lv in levels[1:]]
-            dummies[term] = (block, block_names)
-            add(term, block, block_names)
         else:
-            add(term, [series.to_numpy(dtype=float)], [term])
-    if interaction is not None:
-        continuous, factor = interaction
-        x = frame[continuous].to_numpy(dtype=float)
-        block, block_names = dummies[factor]
-        add(f"{continuous}:{factor}", [x * d for d in block], [f"{continuous}:{n}" for n in block_names])
+            block, block_names = [series.to_numpy(dtype=float)], [term]
+        blocks[term] = (block, block_names)
+        add(term, block, block_names)
+    for interaction in interactions:
+        a, b = interaction.split(":")
+        (ca, na), (cb, nb) = blocks[a], blocks[b]
+        add(interaction, [x * y for y in cb for x in ca], [f"{m}:{n}" for n in nb for m in na])
     return ModelMatrix(np.column_stack(cols) if cols else np.empty((len(frame), 0)), tuple(names), groups)

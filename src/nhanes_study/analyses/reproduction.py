@@ -10,16 +10,28 @@ from __future__ import annotations
 import math
 
 from nhanes_study.spec import Published, Study
+from nhanes_study.spec.analyses import TREND_TERM
 
 
 def _rel(diff: float, ref: float) -> float | None:
     return diff / abs(ref) if ref else None
 
 
+def _p_record(pub: Published, est: dict) -> dict:
+    """A published P alone (the P for trend): beside ours, nothing to subtract."""
+    return {"published": {"beta": None, "ci_low": None, "ci_high": None, "p": pub.p},
+            "ours": {"beta": None, "ci_low": None, "ci_high": None, "p": est["p"]},
+            "difference": None, "relative_difference": None, "inside_ci": None, "cis_overlap": None,
+            "same_sign": None}
+
+
 def _beta_record(pub: Published, est: dict) -> dict:
     ours = {"beta": est["beta"], "ci_low": est["ci_low"], "ci_high": est["ci_high"], "p": est["p"]}
     published = {"beta": pub.beta, "ci_low": pub.ci[0] if pub.ci else None,
                  "ci_high": pub.ci[1] if pub.ci else None, "p": pub.p}
+    if est["beta"] is None:  # the reference level: nothing estimated
+        return {"published": published, "ours": ours, "difference": None, "relative_difference": None,
+                "inside_ci": None, "cis_overlap": None, "same_sign": None}
     diff = est["beta"] - pub.beta
     overlap = None
     if pub.ci:
@@ -59,8 +71,28 @@ def reproduction(study: Study, estimates: list[dict], thresholds: list[dict]) ->
                 if match:
                     out.append({**base, **_turning_point_record(pub, match[0])})
                 continue
-            match = [e for e in estimates if e["profile"] == profile and e["table"] == pub.table
-                     and e["outcome"] == pub.outcome and e["model"] == base["model"] and e["stratum"] is None]
-            if match and pub.beta is not None:
+            match = [e for e in estimates if e["profile"] == profile and _same_row(pub, e, base["model"])]
+            if pub.subgroup is not None:
+                base["stratum"] = {"variable": pub.subgroup, "level": pub.level}
+            if pub.term is not None:
+                base["term"] = pub.term
+            if match and pub.term == TREND_TERM:
+                out.append({**base, **_p_record(pub, match[0])})
+            elif match and pub.beta is not None:
                 out.append({**base, **_beta_record(pub, match[0])})
     return out
+
+
+def _same_row(pub: Published, e: dict, model: int | None) -> bool:
+    """Whether estimate `e` is the row `pub` reports: table, outcome, model, stratum level, form row."""
+    if (e["table"], e["outcome"], e["model"]) != (pub.table, pub.outcome, model):
+        return False
+    level = e["stratum"]["level"] if e["stratum"] else None
+    if level != pub.level:
+        return False
+    form = e.get("form", "continuous")
+    if pub.term is None:
+        return form == "continuous"
+    if pub.term == TREND_TERM:
+        return form == "trend"
+    return form == "groups" and e.get("row") == pub.term

@@ -10,6 +10,7 @@ from nhanes_study.analyses import curves as curves_mod
 from nhanes_study.analyses import regressions, reproduction, table1, thresholds
 from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.analyses.exposure_forms import group_column
 from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
 from nhanes_study.survey.threshold import MIN_DESIGN_DF
@@ -33,8 +34,12 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
             "variable": group, "labels": labels,
             "cut_points": list(af.reports[group].cut_points),
             "n": {g: int((af.frame[group] == g).sum()) for g in labels},
+            "form_variable": group_column(study.exposure),
         },
-        "models": [{"number": i, "name": m.name, "label": m.label, "adjust": list(m.adjust)}
+        "exposure_forms": {"forms": list(study.exposure.forms), "per": study.exposure.per,
+                           "transform": study.exposure.transform, "reference": study.exposure.reference},
+        "models": [{"number": i, "name": m.name, "label": m.label, "adjust": list(m.adjust),
+                    "interactions": list(m.interactions)}
                    for i, m in enumerate(study.models, start=1)],
         "subgroups": [{"table": s.table, "variable": s.variable, "levels": af.levels(s.variable)}
                       for s in study.subgroups],
@@ -88,6 +93,36 @@ def zero_weight_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
                         "nothing to any weighted estimate (each estimate's n counts the others)"}]
 
 
+def _empty_level_warnings(af: AnalysisFrame, study: Study) -> list[dict]:
+    """A level the study file declares that no participant of the cohort holds: said, not dropped silently."""
+    out = []
+    for name, var in study.variables.items():
+        if var.kind != "categorical":
+            continue
+        declared = [label for _, label in var.levels] + list(var.cut_labels)
+        counts = af.frame[name].astype(object).value_counts()
+        for level in declared:
+            if counts.get(level, 0) == 0:
+                out.append({"where": f"variable {name}",
+                            "message": f"level '{level}' of {name} has no participant in the cohort: Table 1 "
+                                       "shows it as 0 and the models leave it out (no column)"})
+    return out
+
+
+def _interaction_warnings(study: Study) -> list[dict]:
+    """Curves and thresholds model the exposure's shape themselves: a model's interactions are not in them."""
+    out = []
+    used = ([("curves", study.curves.model)] if study.curves else []) + [
+        ("table5", t.model) for t in study.thresholds]
+    for where, name in dict.fromkeys(used):
+        model = next(m for m in study.models if m.name == name)
+        if model.interactions:
+            out.append({"where": f"{where} {name}",
+                        "message": f"{name}'s interaction terms ({', '.join(model.interactions)}) are left out of "
+                                   f"the {where} fits, which adjust for its main effects only"})
+    return out
+
+
 def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -> list[dict]:
     out = []
     if ctx.profile.variance != "linearization":
@@ -106,7 +141,7 @@ def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -
                     f"{MIN_DESIGN_DF}): design-based SEs, CIs and p-values for this group are unstable"})
     df = ctx.domain_df()
     for number, model in enumerate(study.models, start=1):
-        fitted_params = len(ctx.matrix(regressions.model_terms(study, model)).names)
+        fitted_params = len(ctx.matrix(regressions.model_terms(study, model), interactions=model.interactions).names)
         if fitted_params > df:
             out.append({"where": f"table2 {ctx.profile.name} model {number}",
                         "message": f"{model.name} has {fitted_params} parameters but the design has only {df} "
@@ -126,6 +161,7 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
     doc["warnings"].extend(expression_warnings(af, study))
     doc["warnings"].extend(zero_weight_warnings(af, study))
+    doc["warnings"].extend(_empty_level_warnings(af, study) + _interaction_warnings(study))
     for profile in study.profiles:
         name = profile.name
         ctx = ProfileContext.build(af.frame, study, profile)

@@ -24,6 +24,8 @@ def beta_ci(beta: float | None, low: float | None, high: float | None, digits: i
     """'0.0061 (0.0044, 0.0078)'."""
     if missing(beta):
         return ""
+    if missing(low) or missing(high):  # a published estimate printed without its CI
+        return f"{beta:.{digits}f}"
     return f"{beta:.{digits}f} ({low:.{digits}f}, {high:.{digits}f})"
 
 
@@ -69,3 +71,8 @@ def mark(flag: bool | None) -> str:
 def label(doc: dict, name: str) -> str:
     """A study variable's label from the results document (its name if it has none)."""
     return doc.get("labels", {}).get(name, name)
+
+
+def grouping_word(n_groups: int) -> str:
+    """What quantile groups are called: 'tertile', 'quartile', 'quintile', 'decile', else 'group'."""
+    return {3: "tertile", 4: "quartile", 5: "quintile", 10: "decile"}.get(n_groups, "group")

@@ -42,6 +42,7 @@ SECTIONS = (
 SETTING_TEXT = {
     ("weights", "as_is"): "{weight} as given, rows weighted as in a weighted regression (R's glm(weights=))",
     ("weights", "pooled"): "{weight} divided by the number of cycles pooled ({cycles})",
+    ("weights", "none"): "no survey weights: ordinary unweighted fits (R's lm, or glm without weights)",
     ("variance", "model"): "model-based standard errors of the weighted regression (R's glm(weights=)); "
                            "strata and PSUs not used",
     ("variance", "linearization"): "Taylor-series linearization, strata {strata}, PSUs {psu} nested in strata, "
@@ -209,6 +210,40 @@ def missing_data_text(doc: dict, short: bool = False) -> str:
     return text
 
 
+def _forms_text(doc: dict) -> str:
+    """How Tables 2-4 entered the exposure, from `exposure_forms` and the estimates (empty: per unit only)."""
+    spec = doc.get("exposure_forms") or {}
+    records = [e for e in doc.get("estimates", []) if e.get("table") == "table2"]
+    parts = []
+    scale = next((e.get("scale") or {} for e in records if e.get("form") == "continuous"), {})
+    if spec.get("transform"):
+        parts.append(f"the exposure entered the models as {spec['transform']}({doc['study']['exposure']})")
+    if spec.get("per") == "sd":
+        parts.append("slopes are per SD of the exposure (the cohort's unweighted sample SD, "
+                     f"{fmt.general(scale.get('sd'))})")
+    elif spec.get("per") is not None:
+        parts.append(f"slopes are per {fmt.general(spec['per'])} units of the exposure")
+    groups = [e for e in records if e.get("form") == "groups"]
+    if groups:
+        reference = next((e["row"] for e in groups if e.get("reference")), None)
+        eg = doc.get("exposure_groups", {})
+        if eg.get("form_variable", eg.get("variable")) != eg.get("variable"):
+            word = f"groups ({fmt.label(doc, eg['form_variable'])})"
+        else:
+            word = f"{fmt.grouping_word(len(eg.get('labels', [])))} groups"
+        parts.append(f"the exposure's {word} entered as a factor against {reference}, and the P for trend "
+                     "is the P of the slope of each participant's group median of the exposure (unweighted, over "
+                     "the cohort) entered as one continuous score in the same model")
+    inter = [f"{m['name']} ({', '.join(m['interactions'])})" for m in doc.get("models", []) if m.get("interactions")]
+    if inter:
+        parts.append("interaction terms, each with its main effects, were fitted in " + _list(inter)
+                     + "; their P for interaction is the Wald F test of the product columns")
+    if not parts:
+        return ""
+    text = "In Tables 2-4, " + "; ".join(parts) + "."
+    return text
+
+
 def methods_paragraphs(doc: dict) -> list[str]:
     """The methods section as plain sentences, every fact taken from the document."""
     study, prov = doc["study"], doc.get("provenance", {})
@@ -255,6 +290,9 @@ def methods_paragraphs(doc: dict) -> list[str]:
                      f"cut at the cohort's sample quantiles {cuts} (n: {ns})")
         text += f"; the outcomes, analysed separately, were {_list([named(o) for o in study.get('outcomes', [])])}."
         out.append(text)
+        forms = _forms_text(doc)
+        if forms:
+            out.append(forms)
     covariates = []
     for m in doc.get("models", []):
         for name in m.get("adjust", []):

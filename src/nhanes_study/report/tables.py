@@ -47,7 +47,8 @@ def table1_table(doc: dict, profile: str) -> Table:
         f"P-values: {t1['tests']['continuous']} (continuous); {t1['tests']['categorical']} (categorical).",
         f"Profile: {profile}.",
     )
-    return Table(f"table1_{profile}", f"Table 1. Characteristics of participants by {t1['exposure_label']} quartile",
+    word = fmt.grouping_word(len(groups) - 1)
+    return Table(f"table1_{profile}", f"Table 1. Characteristics of participants by {t1['exposure_label']} {word}",
                  header, tuple(rows), notes)
 
 
@@ -81,18 +82,88 @@ def _n_text(records: list[dict]) -> str:
     return f"n={ns[0]:,}" if len(ns) == 1 else f"n={ns[0]:,}-{ns[-1]:,}"
 
 
+def _row_keys(records: list[dict]) -> list[tuple[str, str | None]]:
+    """The exposure-form rows the records fill ((form, row label)), in order of first appearance."""
+    keys = []
+    for e in records:
+        key = (e.get("form", "continuous"), e.get("row"))
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _one_row_per_outcome(records: list[dict]) -> bool:
+    """The layout of a study with only the continuous exposure: one row per outcome (per level)."""
+    return all(e.get("form", "continuous") == "continuous" for e in records)
+
+
+def _form_rows(records: list[dict], models: list[dict], indent: str) -> list[tuple[str, ...]]:
+    """One table row per exposure-form row: its label, then a cell per model."""
+    rows = []
+    for key in _row_keys(records):
+        mine = [e for e in records if (e.get("form", "continuous"), e.get("row")) == key]
+        cells = _by_model(mine)
+        rows.append((f"{indent}{key[1] or ''}",) + tuple(_form_cell(_model_estimate(cells, m)) for m in models))
+    return rows
+
+
+def _interaction_rows(records: list[dict], models: list[dict]) -> list[tuple[str, ...]]:
+    """'P for interaction, hgb:sex' per model with that term: the Wald test in the continuous row's fit."""
+    first = [e for e in records if e.get("form", "continuous") == "continuous" and e.get("interaction_tests")]
+    terms = []
+    for e in first:
+        for term in e["interaction_tests"]:
+            if term not in terms:
+                terms.append(term)
+    rows = []
+    for term in terms:
+        cells = _by_model([e for e in first if term in e["interaction_tests"]])
+        rows.append((f"  P for interaction, {term}",) + tuple(
+            fmt.p_value(_model_estimate(cells, m)["interaction_tests"][term]["p"]) if _model_estimate(cells, m)
+            else "" for m in models))
+    return rows
+
+
+def _form_cell(e: dict | None) -> str:
+    if e is None:
+        return ""
+    if e.get("reference"):
+        return "Reference"
+    if e.get("form") == "trend":
+        return fmt.p_value(e["p"])
+    return _cell(e)
+
+
+def _exposure_title(doc: dict, records: list[dict]) -> str:
+    """'hemoglobin' or 'hemoglobin and its quartiles', from the forms the records hold."""
+    text = fmt.label(doc, doc["study"]["exposure"])
+    if any(e.get("form") == "groups" for e in records):
+        groups = doc.get("exposure_groups", {})
+        if groups.get("variable") and groups.get("form_variable", groups["variable"]) == groups["variable"]:
+            text += f" and its {fmt.grouping_word(len(groups.get('labels', [])))}s"
+        elif groups.get("form_variable"):
+            text += f" and {fmt.label(doc, groups['form_variable'])}"
+    return text
+
+
 def table2_table(doc: dict, profile: str) -> Table:
     models = _models(doc)
     header = ("Outcome",) + tuple(f"{m['name']} β (95% CI) P" for m in models)
     rows = []
+    everything = _estimates(doc, "table2", profile)
     for outcome in doc["study"]["outcomes"]:
-        records = [e for e in _estimates(doc, "table2", profile) if e["outcome"] == outcome]
-        by_model = _by_model(records)
-        n = _n_text(records)
-        rows.append((fmt.label(doc, outcome) + (f" ({n})" if n else ""),) + tuple(
-            _cell(_model_estimate(by_model, m)) for m in models))
-    return Table(f"table2_{profile}", f"Table 2. Association of {fmt.label(doc, doc['study']['exposure'])} with the outcomes",
-                 header, tuple(rows), _model_notes(doc, profile))
+        records = [e for e in everything if e["outcome"] == outcome]
+        n = _n_text([e for e in records if e.get("form", "continuous") != "trend"])
+        if _one_row_per_outcome(records):
+            by_model = _by_model(records)
+            rows.append((fmt.label(doc, outcome) + (f" ({n})" if n else ""),) + tuple(
+                _cell(_model_estimate(by_model, m)) for m in models))
+        else:
+            rows.append((fmt.label(doc, outcome) + (f" ({n})" if n else ""),) + ("",) * len(models))
+            rows.extend(_form_rows(records, models, "  "))
+        rows.extend(_interaction_rows(records, models))
+    return Table(f"table2_{profile}", f"Table 2. Association of {_exposure_title(doc, everything)} with the outcomes",
+                 header, tuple(rows), _model_notes(doc, profile, everything))
 
 
 def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
@@ -117,13 +188,19 @@ def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
                 levels.append(e["stratum"]["level"])
         for level in levels:
             at_level = [e for e in mine if e["stratum"]["level"] == level]
-            cells = _by_model(at_level)
-            n = _n_text(at_level)
-            rows.append((f"  {level}" + (f" ({n})" if n else ""),)
-                        + tuple(_cell(_model_estimate(cells, m)) for m in models))
-    title = f"Table {table[-1]}. Association of {fmt.label(doc, doc['study']['exposure'])} with the outcomes by {fmt.label(doc, variable)}"
-    notes = _model_notes(doc, profile) + (
-        f"P for interaction: Wald test of {fmt.label(doc, doc['study']['exposure'])} × {fmt.label(doc, variable)} "
+            n = _n_text([e for e in at_level if e.get("form", "continuous") != "trend"])
+            if _one_row_per_outcome(at_level):
+                cells = _by_model(at_level)
+                rows.append((f"  {level}" + (f" ({n})" if n else ""),)
+                            + tuple(_cell(_model_estimate(cells, m)) for m in models))
+            else:
+                rows.append((f"  {level}" + (f" ({n})" if n else ""),) + ("",) * len(models))
+                rows.extend(_form_rows(at_level, models, "    "))
+    title = (f"Table {table[-1]}. Association of {_exposure_title(doc, records)} with the outcomes "
+             f"by {fmt.label(doc, variable)}")
+    exposure = fmt.label(doc, doc["study"]["exposure"])
+    notes = _model_notes(doc, profile, records) + (
+        f"P for interaction: Wald test of {exposure} × {fmt.label(doc, variable)} "
         f"in the whole-cohort model of the same outcome and model; {fmt.label(doc, variable)} is not adjusted for "
         f"within its levels.",)
     return Table(f"{table}_{profile}", title, header, tuple(rows), notes)
@@ -135,9 +212,21 @@ def _cell(e: dict | None) -> str:
     return fmt.beta_ci_p(e["beta"], e["ci_low"], e["ci_high"], e["p"])
 
 
-def _model_notes(doc: dict, profile: str) -> tuple[str, ...]:
-    notes = [f"{m['name']}: {m['label']}." for m in _models(doc)]
+def _model_notes(doc: dict, profile: str, records: list[dict] | None = None) -> tuple[str, ...]:
+    notes = []
+    for m in _models(doc):
+        text = f"{m['name']}: {m['label']}."
+        if m.get("interactions"):
+            text += f" Interaction terms: {', '.join(m['interactions'])}."
+        notes.append(text)
     notes.append("Cells: β (95% CI) P; n: unweighted participants analysed.")
+    records = records or []
+    if any(e.get("form") == "trend" for e in records):
+        notes.append("P for trend: the same model with each participant's group median of the exposure entered "
+                     "as one continuous score; its slope's P.")
+    scale = next((e.get("scale") or {} for e in records if e.get("form") == "continuous"), {})
+    if scale.get("per") == "sd":
+        notes.append(f"Per SD: the cohort's unweighted sample SD of the exposure, {fmt.general(scale.get('sd'))}.")
     dropped = [m for m in doc.get("missing_data", {}).get("models", []) if m["n_dropped"]]
     if dropped:  # complete cases: say how many rows each model left out
         notes.append("Complete cases; rows left out (an outcome, the exposure or a covariate missing): " + "; ".join(
@@ -215,7 +304,9 @@ def _published_text(record: dict) -> str:
         return fmt.general(pub.get("value"))
     text = fmt.beta_ci(pub.get("beta"), pub.get("ci_low"), pub.get("ci_high"))
     p = pub.get("p")
-    return f"{text} {p}" if text and p is not None else text
+    if not text:
+        return p or ""
+    return f"{text} {p}" if p is not None else text
 
 
 def _ours_text(record: dict) -> str:
@@ -225,6 +316,8 @@ def _ours_text(record: dict) -> str:
         if value and not fmt.missing(ours.get("ci_low")):
             return f"{value} ({fmt.number(ours['ci_low'])}, {fmt.number(ours['ci_high'])})"
         return value
+    if record.get("term") == "trend":
+        return fmt.p_value(ours.get("p"))
     return fmt.beta_ci_p(ours.get("beta"), ours.get("ci_low"), ours.get("ci_high"), ours.get("p"))
 
 
@@ -235,8 +328,16 @@ def reproduction_table(doc: dict) -> Table:
     for r in doc.get("reproduction", []):
         digits = 2 if r.get("statistic") == "turning_point" else 4
         model = models.get(r.get("model"), "" if r.get("model") is None else str(r.get("model")))
-        rows.append((r["table"].replace("table", "Table "), fmt.label(doc, r["outcome"]), model, r["profile"],
-                     r.get("statistic", ""), _published_text(r), _ours_text(r),
+        outcome = fmt.label(doc, r["outcome"])
+        if r.get("stratum"):
+            outcome += f", {fmt.label(doc, r['stratum']['variable'])}: {r['stratum']['level']}"
+        statistic = r.get("statistic", "")
+        if r.get("term") == "trend":
+            statistic = "P for trend"
+        elif r.get("term"):
+            statistic += f", {r['term']}"
+        rows.append((r["table"].replace("table", "Table "), outcome, model, r["profile"],
+                     statistic, _published_text(r), _ours_text(r),
                      fmt.signed(r.get("difference"), digits), fmt.percent_signed(r.get("relative_difference")),
                      fmt.mark(r.get("inside_ci")), fmt.mark(r.get("cis_overlap"))))
     header = ("Table", "Outcome", "Model", "Profile", "Statistic", "Published", "Ours", "Difference",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import difflib
 
 from nhanes_study.spec.toml_reader import Section
-from nhanes_study.spec.types import Curves, Exposure, Model, Published, Subgroup, Threshold, Variable
+from nhanes_study.spec.types import (
+    EXPOSURE_FORMS, TRANSFORMS, Curves, Exposure, Model, Published, Subgroup, Threshold, Variable,
+)
 from nhanes_study.spec.variables import level_labels
 
 
@@ -37,18 +39,47 @@ class Names:
         return name
 
 
-def read_exposure(exp: Section, names: Names) -> Exposure:
-    exp.only("variable", "quantile_groups", "group_labels")
+def read_exposure(exp: Section, names: Names, missing_label: str) -> Exposure:
+    exp.only("variable", "quantile_groups", "group_labels", "forms", "per", "transform", "reference", "groups")
+    forms = exp.get_list("forms", str, default=["continuous"], min_len=1)
+    for f in forms:
+        if f not in EXPOSURE_FORMS:
+            exp.fail(f"'{f}' is not an exposure form; use {' and/or '.join(map(repr, EXPOSURE_FORMS))}", "forms")
+    if len(set(forms)) != len(forms):
+        exp.fail("lists a form twice", "forms")
+    per = exp.get("per", (float, str), None)
+    if isinstance(per, str) and per != "sd":
+        exp.fail(f"must be a positive number of units or \"sd\", not '{per}'", "per")
+    if isinstance(per, float) and not per > 0:
+        exp.fail(f"must be a positive number of units, not {per:g}", "per")
+    groups = exp.get("groups", str, None)
+    if groups is not None:
+        groups = names.categorical(exp, "groups")
     exposure = Exposure(
         variable=names.variable(exp, "variable", exp.get("variable", str)),
         quantile_groups=exp.get("quantile_groups", int, 4),
         group_labels=exp.get_list("group_labels", str, default=[]),
+        forms=forms, per=per, transform=exp.get("transform", str, None, choices=TRANSFORMS),
+        reference=exp.get("reference", str, None), groups_variable=groups,
     )
     if exposure.group_labels and len(exposure.group_labels) != exposure.quantile_groups:
         exp.fail(f"has {len(exposure.group_labels)} labels for {exposure.quantile_groups} groups", "group_labels")
     if names.variables[exposure.variable].kind != "continuous":
         exp.fail(f"'{exposure.variable}' must be a continuous variable", "variable")
+    if "continuous" not in forms and (per is not None or exposure.transform is not None):
+        exp.fail("'per' and 'transform' apply to the continuous form; add \"continuous\" to forms", "forms")
+    if exposure.reference is not None:
+        labels = exposure_group_labels(exposure, names.variables, missing_label)
+        if exposure.reference not in labels:
+            exp.fail(f"'{exposure.reference}' is not one of the exposure's groups: {', '.join(labels)}", "reference")
     return exposure
+
+
+def exposure_group_labels(exposure: Exposure, variables: dict[str, Variable], missing_label: str) -> list[str]:
+    """The levels of the groups form: the quantile group labels, or the `groups` variable's levels."""
+    if exposure.groups_variable is not None:
+        return level_labels(variables[exposure.groups_variable], missing_label)
+    return list(exposure.group_labels) or [f"Q{i + 1}" for i in range(exposure.quantile_groups)]
 
 
 def read_outcomes(root: Section, names: Names) -> tuple[str, ...]:
@@ -77,12 +108,27 @@ def read_table1(t1: Section | None, names: Names) -> tuple[str, ...]:
     return tuple(names.variable(t1, "variables", v) for v in t1.get_list("variables", str))
 
 
-def read_models(root: Section, names: Names) -> tuple[Model, ...]:
+def read_models(root: Section, names: Names, exposure: str) -> tuple[Model, ...]:
     models = []
     for s in root.sections("models"):
-        s.only("name", "label", "adjust")
-        adjust = tuple(names.variable(s, "adjust", v) for v in s.get_list("adjust", str, default=[]))
-        models.append(Model(s.get("name", str), s.get("label", str, ""), adjust))
+        s.only("name", "label", "adjust", "interactions")
+        adjust, interactions = [], list(s.get_list("interactions", str, default=[]))
+        for v in s.get_list("adjust", str, default=[]):
+            (interactions if ":" in v else adjust).append(v)
+        adjust = [names.variable(s, "adjust", v) for v in adjust]
+        for term in interactions:
+            parts = term.split(":")
+            if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+                s.fail(f"interaction '{term}' must name two different variables, e.g. \"{exposure}:sex\"",
+                       "interactions")
+            for part in parts:
+                names.variable(s, "interactions", part)
+                if part != exposure and part not in adjust:
+                    s.fail(f"interaction '{term}' needs '{part}' among the model's adjust (its main effect)",
+                           "interactions")
+        if len(set(interactions)) != len(interactions):
+            s.fail("lists an interaction twice", "interactions")
+        models.append(Model(s.get("name", str), s.get("label", str, ""), tuple(adjust), tuple(interactions)))
     model_names = [m.name for m in models]
     if len(set(model_names)) != len(model_names):
         root.fail(f"[[models]] names must be unique, got {model_names}")
@@ -136,18 +182,69 @@ def read_thresholds(root: Section, names: Names, outcomes: tuple[str, ...],
     return tuple(thresholds)
 
 
-def read_published(root: Section, names: Names) -> tuple[Published, ...]:
+PUBLISHED_STATISTICS = ("beta", "turning_point")
+TREND_TERM = "trend"
+
+
+def read_published(root: Section, names: Names, study_parts: dict) -> tuple[Published, ...]:
+    """[[published]], each checked against the tables, models, outcomes and levels the study makes.
+
+    `study_parts`: outcomes, subgroups, thresholds, exposure and missing_label of the study.
+    """
+    outcomes, subgroups = study_parts["outcomes"], study_parts["subgroups"]
+    thresholds, exposure = study_parts["thresholds"], study_parts["exposure"]
+    tables = {"table2": None, **{sg.table: sg.variable for sg in subgroups}}
+    if thresholds:
+        tables["table5"] = None
     published = []
     for s in root.sections("published"):
-        s.only("table", "outcome", "model", "statistic", "value", "beta", "ci", "p")
+        s.only("table", "outcome", "model", "statistic", "value", "beta", "ci", "p", "subgroup", "level", "term")
+        table = s.get("table", str, choices=tuple(tables))
+        outcome = s.get("outcome", str, choices=outcomes)
+        statistic = s.get("statistic", str, "beta", choices=PUBLISHED_STATISTICS)
+        model = names.model(s, "model") if "model" in s.data else None
         ci = s.get_list("ci", float, default=None)
-        if ci is not None and len(ci) != 2:
+        if ci is not None and (len(ci) != 2 or ci[0] > ci[1]):
             s.fail("must be [low, high]", "ci")
+        subgroup = s.get("subgroup", str, tables.get(table))
+        level = s.get("level", str, None)
+        term = s.get("term", str, None)
+        if statistic == "turning_point":
+            if table != "table5":
+                s.fail("a turning point belongs to the threshold table, table = \"table5\"", "table")
+            if s.get("value", float, None) is None:
+                s.fail("a published turning point needs its 'value'", "value")
+        else:
+            if model is None:
+                s.fail("is required for a published estimate: the name of one of the [[models]]", "model")
+            if table == "table5":
+                s.fail("table5 holds turning points; set statistic = \"turning_point\"", "statistic")
+            if table == "table2" and (level is not None or "subgroup" in s.data):
+                s.fail("table2 is the whole cohort; a subgroup level belongs to a subgroup table "
+                       f"({', '.join(t for t in tables if tables[t]) or 'none defined'})", "level")
+            if tables[table] is not None:
+                if subgroup != tables[table]:
+                    s.fail(f"{table} is stratified by '{tables[table]}', not '{subgroup}'", "subgroup")
+                levels = level_labels(names.variables[subgroup], study_parts["missing_label"])
+                if level not in levels:
+                    s.fail(f"a {table} value needs the level of '{subgroup}' it belongs to, one of: "
+                           f"{', '.join(levels)}", "level")
+            if term is not None:
+                if "groups" not in exposure.forms:
+                    s.fail("names a row of the exposure's groups, but [exposure].forms has no \"groups\"", "term")
+                labels = exposure_group_labels(exposure, names.variables, study_parts["missing_label"])
+                if term not in labels + [TREND_TERM]:
+                    s.fail(f"'{term}' is not a row of the groups form: {', '.join(labels + [TREND_TERM])}", "term")
+            if term == TREND_TERM:
+                if s.get("p", str, None) is None:
+                    s.fail("a published P for trend needs its 'p'", "p")
+            elif s.get("beta", float, None) is None:
+                s.fail("a published estimate needs its 'beta'", "beta")
         published.append(Published(
-            table=s.get("table", str), outcome=names.variable(s, "outcome", s.get("outcome", str)),
-            model=s.get("model", str, None), statistic=s.get("statistic", str, "beta"),
+            table=table, outcome=outcome, model=model, statistic=statistic,
             value=s.get("value", float, None), beta=s.get("beta", float, None),
-            ci=None if ci is None else (ci[0], ci[1]), p=s.get("p", str, None)))
+            ci=None if ci is None else (ci[0], ci[1]), p=s.get("p", str, None),
+            subgroup=subgroup if tables.get(table) else None, level=level, term=term))
     return tuple(published)
 
 

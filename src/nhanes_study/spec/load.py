@@ -64,16 +64,18 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     design = read_design(root.section("design"), raw)
 
     names = sections.Names(variables)
-    exposure = sections.read_exposure(root.section("exposure"), names)
+    miss_cont, miss_label = sections.read_missing(root.section("missing", None))
+    exposure = sections.read_exposure(root.section("exposure"), names, miss_label)
     outcomes = sections.read_outcomes(root, names)
     check_outcomes(root, variables, exposure.variable, outcomes)
-    miss_cont, miss_label = sections.read_missing(root.section("missing", None))
     table1 = sections.read_table1(root.section("table1", None), names)
-    models = sections.read_models(root, names)
+    models = sections.read_models(root, names, exposure.variable)
     subgroups = sections.read_subgroups(root, names)
     curves = sections.read_curves(root.section("curves", None), names)
     thresholds = sections.read_thresholds(root, names, outcomes, miss_label)
-    published = sections.read_published(root, names)
+    published = sections.read_published(root, names, {
+        "outcomes": outcomes, "subgroups": subgroups, "thresholds": thresholds, "exposure": exposure,
+        "missing_label": miss_label})
     note = sections.read_reproduction(root.section("reproduction", None))
 
     study_ = Study(

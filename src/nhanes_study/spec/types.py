@@ -13,8 +13,9 @@ EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in", "expression")
 KINDS = ("continuous", "categorical")
 
 # Allowed values of each profile setting; the study file must set every one of them.
+# `weights = "none"` is an ordinary (unweighted) fit; it needs `variance = "model"`.
 PROFILE_SETTINGS: dict[str, tuple[str, ...]] = {
-    "weights": ("as_is", "pooled"),
+    "weights": ("as_is", "pooled", "none"),
     "variance": ("model", "linearization"),
     "ci": ("normal", "t_design_df"),
     "subgroups": ("subset_rows", "domain"),
@@ -98,18 +99,37 @@ class Design:
     lonely_psu: str = "fail"
 
 
+EXPOSURE_FORMS = ("continuous", "groups")
+TRANSFORMS = ("log", "log2", "log10")
+
+
 @dataclass(frozen=True)
 class Exposure:
+    """The exposure, its quantile groups, and the forms in which Tables 2-4 enter it.
+
+    `forms`: ``continuous`` (the exposure, optionally transformed and scaled per `per`
+    units or per SD) and/or ``groups`` (its quantile groups, or the categorical variable
+    `groups_variable`, as a factor against `reference`, with the P for trend).
+    """
+
     variable: str
     quantile_groups: int
     group_labels: tuple[str, ...]
+    forms: tuple[str, ...] = ("continuous",)
+    per: float | str | None = None      # a number of units, or "sd"
+    transform: str | None = None        # one of TRANSFORMS
+    reference: str | None = None        # reference level of the groups form (default: the first)
+    groups_variable: str | None = None  # a categorical study variable instead of the quantile groups
 
 
 @dataclass(frozen=True)
 class Model:
+    """A model's adjusters (main effects) and its interaction terms ("a:b", R's naming)."""
+
     name: str
     label: str
     adjust: tuple[str, ...]
+    interactions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +170,9 @@ class Published:
     beta: float | None = None
     ci: tuple[float, float] | None = None
     p: str | None = None
+    subgroup: str | None = None   # a stratifier of a subgroup table ...
+    level: str | None = None      # ... and its level
+    term: str | None = None       # a row of the groups form ("Q4") or "trend"; default: the continuous row
 
 
 @dataclass(frozen=True)

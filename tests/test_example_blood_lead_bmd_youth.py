@@ -1,0 +1,79 @@
+"""The example study studies/examples/blood_lead_bmd_youth.toml (Cui et al. 2022, NHANES 2005-2010)
+on the shared 2001-2012 data: its flowchart against pandas on the raw tables, its quartiles, and
+every Table 2-3 estimate of its three profiles (paper, unweighted, design) against R at 1e-8."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.analyses.regressions import estimates
+from tests.conftest import REPO
+from tests.forms_oracle import compare, oracle_args, r_fits
+from tests.study_frame import r_frame, study_analysis_frame
+
+STUDY = REPO / "studies" / "examples" / "blood_lead_bmd_youth.toml"
+CYCLES = ("D", "E", "F")
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    path = Path(os.environ.get("NHANES_DATA_DIR_2001_2012", REPO.parent / "shared" / "nhanes" / "2001-2012"))
+    if not (path / "DEMO_D.csv.xz").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the shared NHANES 2001-2012 folder is required under CI ({path})")
+        pytest.skip("the shared NHANES 2001-2012 folder is not available")
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(data_dir):
+    return study_analysis_frame(STUDY, data_dir)
+
+
+def raw(data_dir: Path, table: str, columns: list[str]) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(data_dir / f"{table}_{c}.csv.xz", usecols=["SEQN", *columns]) for c in CYCLES])
+
+
+def test_flowchart_matches_pandas_on_the_raw_tables(data_dir, built):
+    _, af, cohort = built
+    d = raw(data_dir, "DEMO", ["RIDAGEYR"])
+    for table, cols in (("PBCD", ["LBXBPB"]), ("DXXSPN", ["DXXOSBMD"]), ("DXXFEM", ["DXXOFBMD", "DXXNKBMD"])):
+        d = d.merge(raw(data_dir, table, cols), on="SEQN", how="left")
+    counts = [len(d)]
+    for keep in (d.RIDAGEYR >= 8, d.RIDAGEYR <= 19, d.LBXBPB.notna(), d.DXXOSBMD.notna(),
+                 d.DXXOFBMD.notna() & d.DXXNKBMD.notna()):
+        d = d[keep.loc[d.index]]
+        counts.append(len(d))
+    flow = cohort.flowchart()
+    assert [flow["start"]] + [s["remaining"] for s in flow["steps"]] == counts
+    assert counts[-1] == 5583  # the paper's n
+    assert sorted(af.frame["SEQN"].astype(int)) == sorted(d.SEQN.astype(int))
+
+
+def test_quartile_cut_points_are_the_papers(built):
+    _, af, _ = built
+    x = af.frame["blood_lead"].to_numpy(dtype=float)
+    assert np.allclose(np.quantile(x, [0.25, 0.5, 0.75]), [0.59, 0.82, 1.20], rtol=0, atol=1e-12)
+    counts = af.frame["blood_lead_group"].value_counts().to_dict()
+    lower_closed = np.searchsorted([0.59, 0.82, 1.20], x, side="left")  # a tie goes to the lower group
+    assert counts == {f"Q{i + 1}": int((lower_closed == i).sum()) for i in range(4)}
+
+
+def test_tables_2_and_3_of_every_profile_agree_with_r(built, r_oracle):
+    study, af, _ = built
+    ours = []
+    for profile in study.profiles:
+        ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
+    data, factors = r_frame(af.frame)
+    fits = r_fits(study, ours, "blood_lead", "blood_lead")
+    theirs = r_oracle("fits.R", data, oracle_args(study, factors, fits))
+    # 3 profiles x 3 outcomes x 4 models x (table 2: 5 estimated rows; table 3: 2 sexes x 5 rows)
+    assert compare(ours, theirs, "blood_lead", "blood_lead", "blood_lead") == 3 * 3 * 4 * (5 + 2 * 5)
+    inter = [e for e in ours if e["table"] == "table2" and e["model"] == 4 and e["form"] == "continuous"]
+    assert len(inter) == 9 and all(set(e["interaction_tests"]) == {"blood_lead:sex"} for e in inter)
