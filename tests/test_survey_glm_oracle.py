@@ -85,7 +85,7 @@ def real(data_dir, r_oracle):
     fits, built = [], {}
     for s in specs(f):
         mask = mask_of(s["domain"])
-        m = build_model_matrix(f, s["terms"], interaction=s["interaction"], rows=mask)
+        m = build_model_matrix(f, s["terms"], interactions=[":".join(s["interaction"])] if s["interaction"] else (), rows=mask)
         built[s["id"]] = (mask, m)
         for j, name in enumerate(m.names):
             if name not in safe:

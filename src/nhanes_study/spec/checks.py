@@ -48,17 +48,6 @@ def check_study(root: Section, study) -> None:
     if table1 is not None and len(set(study.table1)) != len(study.table1):
         table1.fail("a variable is listed twice", "variables")
 
-    reserved = {"table1", "table2", "table5", "reproduction"}  # the other tables' file names
-    seen: set[str] = set()
-    for s in root.sections("subgroups"):
-        table = s.data.get("table")
-        if isinstance(table, str):
-            check_file_name(s, "table", table, "the table name")
-            if table in reserved or table in seen:
-                s.fail(f"'{table}' is already the name of {'another table' if table in seen else 'a table'} "
-                       "of the results; use e.g. 'table3', 'table4'", "table")
-            seen.add(table)
-
     curves = root.section("curves", None)
     if curves is not None and study.curves is not None:
         for name in study.curves.by:
@@ -85,3 +74,18 @@ def check_outcomes(root: Section, variables: dict, exposure: str, outcomes: tupl
             s.fail(f"'{name}' is the exposure; an outcome must be another variable", "variable")
         if name in outcomes[:i]:
             s.fail(f"'{name}' is listed twice", "variable")
+
+
+def check_subgroup_tables(root: Section) -> None:
+    """Subgroup table names become file names: safe, distinct, and not another table's (checked
+    before [[published]], which refers to them)."""
+    reserved = {"table1", "table2", "table5", "reproduction"}  # the other tables' file names
+    seen: set[str] = set()
+    for s in root.sections("subgroups"):
+        table = s.data.get("table")
+        if isinstance(table, str):
+            check_file_name(s, "table", table, "the table name")
+            if table in reserved or table in seen:
+                s.fail(f"'{table}' is already the name of {'another table' if table in seen else 'a table'} "
+                       "of the results; use e.g. 'table3', 'table4'", "table")
+            seen.add(table)

@@ -9,7 +9,7 @@ from pathlib import Path
 from nhanes_study.errors import SpecError
 from nhanes_study.nhanes.cycles import get_cycle
 from nhanes_study.spec import analyses as sections
-from nhanes_study.spec.checks import check_outcomes, check_study
+from nhanes_study.spec.checks import check_outcomes, check_study, check_subgroup_tables
 from nhanes_study.spec.data import read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
 from nhanes_study.spec.toml_reader import Section
@@ -71,6 +71,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     table1 = sections.read_table1(root.section("table1", None), names)
     models = sections.read_models(root, names, exposure.variable)
     subgroups = sections.read_subgroups(root, names)
+    check_subgroup_tables(root)
     curves = sections.read_curves(root.section("curves", None), names)
     thresholds = sections.read_thresholds(root, names, outcomes, miss_label)
     published = sections.read_published(root, names, {
