@@ -7,6 +7,7 @@ messages on stderr and an exit code; no traceback for a user's mistake.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ examples:
   nhanes-study run                                   # the reference study, data from CDC
   nhanes-study run --data-dir ../shared/nhanes/2013-2018 --out out
   NHANES_DATA_DIR=/data/nhanes nhanes-study run my_study.toml --out results/
+  nhanes-study run my_study.toml --data-dir ../shared/nhanes/2001-2012 --data-dir ../shared/nhanes/2013-2018
 
 Data: --data-dir, else $NHANES_DATA_DIR, else download from CDC into the cache
 ($NHANES_CACHE_DIR, else ~/.cache/nhanes-study).
@@ -67,8 +69,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder of CDC files (.XPT or .csv.xz); default $NHANES_DATA_DIR, else download")
+    p.add_argument("--data-dir", type=Path, action="append", default=None,
+                   help="folder of CDC files (.XPT or .csv.xz); repeat it to read several folders, "
+                        "searched in order; default $NHANES_DATA_DIR (folders separated by "
+                        f"'{os.pathsep}'), else download")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="download and parse cache (default $NHANES_CACHE_DIR or ~/.cache/nhanes-study)")
 

@@ -25,7 +25,8 @@ import pandas as pd
 
 from nhanes_study.analyses.model_matrix import ModelMatrix, build_model_matrix
 from nhanes_study.spec import Profile, Study
-from nhanes_study.survey.design import Design, check_unique_strata, pooled_weights
+from nhanes_study.nhanes.weights import four_year_name, pooled_weight
+from nhanes_study.survey.design import Design, check_unique_strata
 from nhanes_study.survey.regression import LinearFit, fit_svyglm, fit_weighted_glm, wald_test
 
 
@@ -61,7 +62,9 @@ class ProfileContext:
         raw = frame[d.weight].to_numpy(dtype=float)
         references = {name: v.reference for name, v in study.variables.items() if v.kind == "categorical"}
         if profile.weights == "pooled":
-            weights = pooled_weights(raw, frame["cycle"].to_numpy())
+            four = four_year_name(d.weight)
+            weights = pooled_weight(d.weight, frame["cycle"].to_numpy(), raw,
+                                    frame[four].to_numpy(dtype=float) if four in frame else None)
         else:
             weights = raw
         if profile.variance == "linearization":
