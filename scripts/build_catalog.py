@@ -6,7 +6,7 @@ Writes three compact files into src/nhanes_study/nhanes/catalog_data/:
   spans, and the SEQN range of its DEMO file (from the data where the data is at hand);
 * ``tables.tsv``: every public table of every cycle (file name, cycle, CDC data group,
   title, and the CDC address when it is not the usual one);
-* ``variables.tsv.gz``: every variable of the data folders' files -> the files holding it.
+* ``variables.tsv.gz``: every variable of the data folders' files with SEQN -> the files holding it.
 
 The cycles and tables come from the manifest (nhanes_tables.tsv, compiled with nhanesA by
 ccb-hms/NHANES-metadata); 2021-2023 (files ``*_L``) is not in the manifest and is added
@@ -105,6 +105,8 @@ def main(manifest: str, folders: list[str]) -> None:
             fh.write("\t".join(t) + "\n")
     index: dict[str, list[str]] = defaultdict(list)
     for stem, columns in sorted(headers.items()):
+        if "SEQN" not in columns:
+            continue  # pooled-sample and code tables: never joined to participants
         for c in columns:
             if c != "SEQN":
                 index[c].append(stem)
