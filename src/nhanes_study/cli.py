@@ -65,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
                    description="List the continuous NHANES cycles, suffixes and CDC addresses.",
                    epilog="example:\n  nhanes-study catalog",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    search = sub.add_parser(
+        "search", help="find variables and tables by name, title or label, with their cycles",
+        description="Search the catalog offline: tables by name or title (CDC's manifest), "
+                    "variables by name (every data folder's headers) or label (.XPT files), "
+                    "each with the cycles and files that hold it. Every word must match.",
+        epilog="examples:\n  nhanes-study search LBXHGB\n  nhanes-study search cotinine\n"
+               "  nhanes-study search blood count\n"
+               "  nhanes-study search hemoglobin --data-dir /data/nhanes-xpt   # labels from .XPT files",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    search.add_argument("term", nargs="+", help="words to find (case does not matter)")
+    search.add_argument("--data-dir", type=Path, action="append", default=None,
+                        help="also search this folder's files (repeatable; default $NHANES_DATA_DIR)")
+    search.add_argument("--limit", type=int, default=50, help="show at most this many of each (default 50)")
     return parser
 
 
@@ -128,11 +141,24 @@ def _cmd_catalog(args) -> int:
     from nhanes_study.nhanes.cycles import CYCLES
 
     for c in CYCLES:
-        print(f"{c.years}  suffix {c.suffix or '-':<2} e.g. {c.file_stem('DEMO'):<8} {c.cdc_urls('DEMO')[0]}")
+        names = f"prefix {c.prefix}" if c.prefix else f"suffix {c.suffix or '-'}"
+        print(f"{c.label:<16} {names:<9} {c.span:g} years  e.g. {c.file_stem('DEMO'):<7} "
+              f"{c.cdc_urls('DEMO')[0]}")
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog}
+def _cmd_search(args) -> int:
+    from nhanes_study.nhanes.search import render, search
+    from nhanes_study.nhanes.source import data_folders
+
+    folders = [f for f in data_folders(args.data_dir) if f.is_dir()]
+    result = search(" ".join(args.term), folders)
+    print(render(result, limit=args.limit))
+    return 0 if result.tables or result.variables else 1
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog,
+            "search": _cmd_search}
 
 
 def main(argv: list[str] | None = None) -> int:
