@@ -153,3 +153,24 @@ def test_prepandemic_weight_read_into_the_studys_weight_column(tmp_path):
     tables, renames = loading_tables(study, ["2015-2016", "2017-2020"])
     assert renames["WTMEC2YR"] == {"2017-2020": "WTMECPRP"}
     assert tables["DEMO"] == list(study.tables["DEMO"])
+
+
+def test_auto_weight_follows_the_smallest_subsample_of_the_tables(tmp_path):
+    auto = REFERENCE.replace('weight = "WTMEC2YR"', 'weight = "auto"', 1)
+    study = load(tmp_path, auto)   # TRIGLY (LDL, triglycerides) is the fasting subsample
+    assert study.design.weight == "WTSAF2YR" and study.tables["TRIGLY"][-1] == "WTSAF2YR"
+    no_fasting = auto.replace('TRIGLY = ["LBDTRSI", "LBDLDLSI"]\n', "")
+    no_fasting = no_fasting.replace('"triglyceride", "ldl", ', "").replace('"triglyceride", "ldl"]', "]")
+    start = no_fasting.index("[variables.triglyceride]")
+    end = no_fasting.index("[variables.alcohol]")
+    study = load(tmp_path, no_fasting[:start] + no_fasting[end:])
+    assert study.design.weight == "WTMEC2YR"
+
+
+def test_auto_weight_of_a_questionnaire_study_is_the_interview_weight():
+    from nhanes_study.nhanes.weights import choose_weight
+
+    assert choose_weight({"DEMO": [], "SMQ": [], "DIQ": []}, ["2005-2006", "2017-2020"]) == ("WTINT2YR", "DEMO")
+    assert choose_weight({"DEMO": [], "CBC": []}, ["1999-2000"]) == ("WTMEC2YR", "DEMO")
+    with pytest.raises(Exception, match="dietary tables"):
+        choose_weight({"DEMO": [], "DR1TOT": []}, ["2013-2014"])

@@ -138,3 +138,36 @@ def pooled_weight(weight: str, cycle: Sequence[str], values, four_year=None) -> 
         else:
             out[rows] = w[rows] / (total / x.span)
     return out
+
+
+#: CDC data groups whose variables were measured at the exam (MEC) or in its lab samples.
+EXAM_GROUPS = ("Examination", "Laboratory")
+
+
+def choose_weight(tables: dict[str, Iterable[str]], cycles: Iterable[Cycle | str], spine: str = "DEMO") -> tuple[str, str]:
+    """The weight NCHS asks for, given the tables a study uses: (variable, table to load it from).
+
+    The smallest subsample a study's tables come from decides: a table whose files carry a
+    fasting-subsample weight (GLU, TRIGLY, INS...: WTSAF2YR) -> that weight, from that table;
+    else any exam or laboratory table -> the exam weight WTMEC2YR; else the interview weight
+    WTINT2YR (both from the spine, DEMO). Dietary tables have their own day weights: name one.
+    """
+    from nhanes_study.nhanes.catalog import files_with_variable, resolve_table, table_info
+
+    cs = [get_cycle(c) for c in cycles]
+    fasting_files = {f for name in FAMILIES["fasting"] if name for f in files_with_variable(name)}
+    groups: set[str] = set()
+    for table in tables:
+        files = [resolve_table(table, c) for c in cs]
+        if any(f in fasting_files for f in files):
+            return FAMILIES["fasting"][0], table
+        for f in files:
+            info = table_info(f)
+            if info is not None:
+                groups.add(info.group)
+    if "Dietary" in groups:
+        raise DataError("the study uses dietary tables, which have their own weights (WTDRD1 for day 1, "
+                        "WTDR2D for both days); name one in [design] weight instead of \"auto\"")
+    if groups & set(EXAM_GROUPS):
+        return FAMILIES["exam"][0], spine
+    return FAMILIES["interview"][0], spine

@@ -113,3 +113,22 @@ def read_design(s: Section, raw: set[str]) -> Design:
             s.fail(f"'{names[key]}' is not a variable the study loads; add it under [data.tables]", key)
     return Design(**names, lonely_psu=s.get("lonely_psu", str, "fail",
                                             choices=("fail", "remove", "adjust", "average", "certainty")))
+
+
+def apply_auto_weight(design: Section, tables: dict[str, tuple[str, ...]], spine: str,
+                      cycles: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """``[design] weight = "auto"``: the weight the study's tables call for (nhanes/weights.py
+    choose_weight), written into [design] and loaded from its table."""
+    from nhanes_study.nhanes.weights import choose_weight
+
+    if design.data.get("weight") != "auto":
+        return tables
+    try:
+        weight, table = choose_weight(tables, cycles, spine)
+    except Exception as exc:
+        design.fail(str(exc), "weight")
+    design.data["weight"] = weight
+    out = dict(tables)
+    if weight not in {v for vs in out.values() for v in vs}:
+        out[table] = tuple(out.get(table, ())) + (weight,)
+    return out

@@ -10,7 +10,7 @@ from nhanes_study.errors import SpecError
 from nhanes_study.nhanes.cycles import get_cycle
 from nhanes_study.nhanes.weights import check_combination
 from nhanes_study.spec import analyses as sections
-from nhanes_study.spec.data import read_data, read_design, read_exclusion
+from nhanes_study.spec.data import apply_auto_weight, read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import PROFILE_NAMES, Study
@@ -63,6 +63,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     weight = root.section("design").data.get("weight")
     tables, spine, missing_codes, renames = read_data(root.section("data"), cycles,
                                                       weight if isinstance(weight, str) else None)
+    tables = apply_auto_weight(root.section("design"), tables, spine, cycles)
     raw = {v for names in tables.values() for v in names}
     variables = read_variables(root.section("variables"), raw)
     profiles = read_profiles(root.section("profiles"), profile_names)
