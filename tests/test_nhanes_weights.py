@@ -60,3 +60,12 @@ def test_families_and_loading_plan():
     assert extra == ["WTINT4YR"] and renames == {"WTINT4YR": {"2003-2004": None}}
     with pytest.raises(DataError, match="name the 2-year weight WTMEC2YR"):
         loading_plan("WTMEC4YR", ["1999", "2001"])
+
+
+def test_report_says_how_weights_were_pooled():
+    from nhanes_study.report.html import setting_text
+
+    doc = {"study": {"cycles": ["2015-2016", "2017-March 2020"]}, "design": {"weight": "WTMEC2YR"}}
+    assert "share of the pooled years" in setting_text(doc, "weights", "pooled")
+    doc["study"]["cycles"] = ["2013-2014", "2015-2016"]
+    assert setting_text(doc, "weights", "pooled") == "WTMEC2YR divided by the number of cycles pooled (2)"
