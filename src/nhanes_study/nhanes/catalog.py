@@ -7,8 +7,8 @@ topic (``CBC``), and :func:`resolve_table` finds each cycle's own file:
 1. the cycle's file named by the cycle's rule (``CBC_H``, ``P_CBC``), or the name itself
    when it is a file of that cycle (``LAB25`` in 1999-2000);
 2. else the small map :data:`TOPIC_FILES`, for the tables whose titles differ across eras;
-3. else the cycle's one file whose title (case, punctuation and ``&``/``and`` aside) equals
-   the title of the topic's file in another cycle (``L25_B`` is "Complete Blood Count with
+3. else the cycle's one file whose title (case, punctuation and ``&``/``and`` aside) and CDC
+   data group equal those of the topic's file in another cycle (``L25_B`` is "Complete Blood Count with
    5-part Differential - Whole Blood", as is ``CBC_D``); two such files are an error that
    names both;
 4. else the naming rule (the catalog does not know the table or the cycle: 2021-2023 has no
@@ -145,12 +145,13 @@ def _by_cycle() -> dict[str, dict[str, TableInfo]]:
     return out
 
 
-def _topic_titles(topic: str) -> set[str]:
+def _topic_titles(topic: str) -> set[tuple[str, str]]:
+    """(title, data group) of the topic's files in the cycles that name it by rule."""
     titles = set()
     for c in CYCLES:
         info = _by_cycle().get(c.years, {}).get(c.name_rule(topic))
         if info is not None:
-            titles.add(_norm(info.title))
+            titles.add((_norm(info.title), info.group))
     return titles
 
 
@@ -169,7 +170,7 @@ def resolve_table(table: str, cycle: Cycle) -> str:
     if mapped:
         return mapped
     titles = _topic_titles(topic)
-    matches = sorted(f for f, info in files.items() if _norm(info.title) in titles)
+    matches = sorted(f for f, info in files.items() if (_norm(info.title), info.group) in titles)
     if len(matches) > 1:
         raise DataError(
             f"table {topic} is ambiguous in cycle {cycle.label}: files {', '.join(matches)} all have "

@@ -143,8 +143,14 @@ class LocalFolderSource(_Source):
 def _cycles_present(names: dict[str, str], table: str) -> list[Cycle]:
     from nhanes_study.nhanes.cycles import CYCLES
 
-    return [c for c in CYCLES
-            if any(c.file_stem(table).lower() + form in names for form in LOCAL_FORMS)]
+    def present(c: Cycle) -> bool:
+        try:
+            stem = c.file_stem(table).lower()
+        except DataError:  # a topic ambiguous in that cycle: not one of its files
+            return False
+        return any(stem + form in names for form in LOCAL_FORMS)
+
+    return [c for c in CYCLES if present(c)]
 
 
 class CdcSource(_Source):
