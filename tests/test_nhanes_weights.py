@@ -69,3 +69,14 @@ def test_report_says_how_weights_were_pooled():
     assert "share of the pooled years" in setting_text(doc, "weights", "pooled")
     doc["study"]["cycles"] = ["2013-2014", "2015-2016"]
     assert setting_text(doc, "weights", "pooled") == "WTMEC2YR divided by the number of cycles pooled (2)"
+
+
+def test_pooling_record_of_the_results_document():
+    from nhanes_study.nhanes.weights import pooling
+
+    assert pooling("WTMEC2YR", ["1999", "2001", "2003"]) == [
+        {"cycle": "1999-2000", "weight": "WTMEC4YR", "years": 4.0, "divisor": 1.5},
+        {"cycle": "2001-2002", "weight": "WTMEC4YR", "years": 4.0, "divisor": 1.5},
+        {"cycle": "2003-2004", "weight": "WTMEC2YR", "years": 2.0, "divisor": 3.0}]
+    assert [p["divisor"] for p in pooling("WTINT2YR", ["2015", "P"])] == [2.6, 5.2 / 3.2]
+    assert pooling("WTINT2YR", ["2015", "P"])[1]["weight"] == "WTINTPRP"

@@ -70,6 +70,17 @@ def provenance(study: Study, participants: Participants) -> dict:
     }
 
 
+def design_record(study: Study) -> dict:
+    """The design's variables, and how the cycles' weights are pooled when a profile pools."""
+    from nhanes_study.nhanes.weights import pooling
+
+    record = {"weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
+              "lonely_psu": study.design.lonely_psu}
+    if any(p.weights == "pooled" for p in study.profiles):
+        record["pooling"] = pooling(study.design.weight, study.cycles)
+    return record
+
+
 def build_document(study: Study, participants: Participants, cohort: Cohort) -> dict:
     """The results document of a run up to the cohort (analyses add their sections)."""
     return {
@@ -78,8 +89,7 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
                   "profiles": [p.name for p in study.profiles], "seed": study.seed,
                   "exposure": study.exposure.variable, "outcomes": list(study.outcomes),
                   "reproduction_note": study.reproduction_note},
-        "design": {"weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
-                   "lonely_psu": study.design.lonely_psu},
+        "design": design_record(study),
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
     }

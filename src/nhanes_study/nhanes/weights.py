@@ -111,32 +111,51 @@ def loading_plan(weight: str, cycles: Iterable[Cycle | str]) -> tuple[dict[str, 
     return renames, extra
 
 
+def pooling(weight: str, cycles: Iterable[Cycle | str]) -> list[dict]:
+    """How each cycle's rows are weighted when pooled: the variable, the years it stands for,
+    and the divisor (total years / those years), as the results document records it.
+
+    >>> [(p["cycle"], p["weight"], p["years"], p["divisor"]) for p in pooling("WTMEC2YR", ["2015", "P"])]
+    [('2015-2016', 'WTMEC2YR', 2.0, 2.6), ('2017-2020', 'WTMECPRP', 3.2, 1.625)]
+    """
+    cs = check_combination(cycles)
+    total = sum(c.span for c in cs)
+    four = uses_four_year(weight, cs)
+    renames = loading_plan(weight, cs)[0].get(weight, {})
+    out = []
+    for c in cs:
+        if four and c.years in FOUR_YEAR_CYCLES:
+            variable, years = four_year_name(weight), 4.0
+        else:
+            variable, years = renames.get(c.years, weight), c.span
+        out.append({"cycle": c.years, "weight": variable, "years": years, "divisor": total / years})
+    return out
+
+
 def pooled_weight(weight: str, cycle: Sequence[str], values, four_year=None) -> np.ndarray:
-    """Each row's weight for the pooled cycles (see the module docstring).
+    """Each row's weight for the pooled cycles (see the module docstring and :func:`pooling`).
 
     ``cycle`` is each row's cycle (years), ``values`` its weight as loaded (2-year, or the
     pre-pandemic weight for 2017-March 2020), ``four_year`` the 4-year weight (needed when
-    both 1999-2002 cycles are pooled). The divisor of a cycle is total years / the years its
-    weight stands for, so pooled 2-year cycles give exactly weight / number of cycles.
+    both 1999-2002 cycles are pooled). Each row is divided by its cycle's divisor (total years
+    / the years its weight stands for), so pooled 2-year cycles give exactly weight / number
+    of cycles.
     """
     w = np.asarray(values, dtype=float).reshape(-1)
     c = np.asarray(cycle, dtype=object).reshape(-1)
     if c.shape[0] != w.shape[0]:
         raise DataError(f"cycle has {c.shape[0]} values but the weights have {w.shape[0]}")
-    present = list(dict.fromkeys(c.tolist()))
-    cs = check_combination(present)
-    total = sum(x.span for x in cs)
+    plan = pooling(weight, list(dict.fromkeys(c.tolist())))
     out = np.empty_like(w)
-    four = uses_four_year(weight, cs)
-    if four and four_year is None:
-        raise DataError(f"pooling 1999-2000 with 2001-2002 needs the 4-year weight "
-                        f"{four_year_name(weight)} beside {weight}; load it from DEMO")
-    for x in cs:
-        rows = c == x.years
-        if four and x.years in FOUR_YEAR_CYCLES:
-            out[rows] = np.asarray(four_year, dtype=float).reshape(-1)[rows] / (total / 4.0)
+    for p in plan:
+        rows = c == p["cycle"]
+        if p["years"] == 4.0:
+            if four_year is None:
+                raise DataError(f"pooling 1999-2000 with 2001-2002 needs the 4-year weight "
+                                f"{p['weight']} beside {weight}; load it from DEMO")
+            out[rows] = np.asarray(four_year, dtype=float).reshape(-1)[rows] / p["divisor"]
         else:
-            out[rows] = w[rows] / (total / x.span)
+            out[rows] = w[rows] / p["divisor"]
     return out
 
 
