@@ -122,6 +122,13 @@ def _cmd_validate(args) -> int:
     print(f"{study.path}: valid study '{study.name}'")
     print(f"  cycles: {', '.join(study.cycles)}")
     print(f"  tables: {', '.join(study.tables)} ({len(study.raw_variables)} variables)")
+    from nhanes_study.nhanes.cycles import get_cycle
+
+    cycles = [get_cycle(c) for c in study.cycles]
+    for table in study.tables:
+        files = [c.file_stem(table) for c in cycles]
+        if any(f != c.name_rule(table) for f, c in zip(files, cycles)):  # named otherwise somewhere
+            print(f"    {table}: " + ", ".join(f"{f} ({c.label})" for f, c in zip(files, cycles)))
     print(f"  exclusions: {len(study.exclusions)}; models: {len(study.models)}; "
           f"profiles: {', '.join(p.name for p in study.profiles)}")
     return 0
