@@ -108,10 +108,20 @@ def test_validate_and_catalog(capsys):
     assert main(["catalog"]) == 0
     out = capsys.readouterr().out
     assert "2017-2018" in out and "DEMO_J" in out and "1999-2000" in out
+    assert "2017-March 2020" in out and "P_DEMO" in out and "DEMO_L" in out
+
+
+def test_validate_shows_the_files_of_tables_named_otherwise(capsys):
+    from tests.conftest import REPO
+
+    assert main(["validate", str(REPO / "studies" / "examples" / "hgb_hba1c_2003_2020.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "CBC: L25_C (2003-2004), CBC_D (2005-2006)" in out and "P_CBC (2017-March 2020)" in out
+    assert "COT: L06COT_C (2003-2004)" in out and "COTNAL_E (2007-2008)" in out
 
 
 def test_every_command_has_help_with_an_example(capsys):
-    for command in ("run", "validate", "fetch", "catalog"):
+    for command in ("run", "validate", "fetch", "catalog", "search"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "example" in capsys.readouterr().out

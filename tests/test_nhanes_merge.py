@@ -90,11 +90,12 @@ def write(folder: Path, stem: str, text: str) -> Path:
 
 
 def small_folder(tmp_path: Path) -> Path:
+    """Tiny tables with SEQN inside their cycles' ranges (2013-2014: 73557-83731, 2015-2016: 83732-93702)."""
     folder = tmp_path / "data"
-    write(folder, "DEMO_H", "SEQN,AGE,EDU\n1,30,7\n2,40,2\n3,50,9\n")
-    write(folder, "DEMO_I", "SEQN,AGE,EDU\n11,35,1\n12,45,3\n")
-    write(folder, "LAB_H", 'SEQN,HGB,NOTE\n2,14.1,"a"\n1,13.5,NA\n')
-    write(folder, "LAB_I", "SEQN,HGB,NOTE\n12,15.2,NA\n")
+    write(folder, "DEMO_H", "SEQN,AGE,EDU\n73561,30,7\n73562,40,2\n73563,50,9\n")
+    write(folder, "DEMO_I", "SEQN,AGE,EDU\n83741,35,1\n83742,45,3\n")
+    write(folder, "LAB_H", 'SEQN,HGB,NOTE\n73562,14.1,"a"\n73561,13.5,NA\n')
+    write(folder, "LAB_I", "SEQN,HGB,NOTE\n83742,15.2,NA\n")
     return folder
 
 
@@ -102,7 +103,7 @@ def test_left_join_keeps_every_spine_row(tmp_path):
     p = load(LocalFolderSource(small_folder(tmp_path)), tmp_path / "cache",
              tables={"DEMO": ["AGE", "EDU"], "LAB": ["HGB", "NOTE"]}, cycles=["H", "I"], codes={"EDU": [7, 9]})
     df = p.frame
-    assert df["SEQN"].tolist() == [1, 2, 3, 11, 12]
+    assert df["SEQN"].tolist() == [73561, 73562, 73563, 83741, 83742]
     assert df["cycle"].tolist() == ["2013-2014"] * 3 + ["2015-2016"] * 2
     assert df["HGB"].tolist()[:2] == [13.5, 14.1] and np.isnan(df["HGB"].iloc[2]) and np.isnan(df["HGB"].iloc[3])
     assert df["NOTE"].tolist() == [None, "a", None, None, None]  # unmatched rows too: None, not NaN
@@ -112,7 +113,7 @@ def test_left_join_keeps_every_spine_row(tmp_path):
 
 def test_duplicate_seqn_in_a_joined_table(tmp_path):
     folder = small_folder(tmp_path)
-    path = write(folder, "LAB_H", "SEQN,HGB,NOTE\n1,13.5,NA\n1,13.6,NA\n2,12,NA\n")
+    path = write(folder, "LAB_H", "SEQN,HGB,NOTE\n73561,13.5,NA\n73561,13.6,NA\n73562,12,NA\n")
     with pytest.raises(DataError) as err:
         load(LocalFolderSource(folder), tmp_path / "cache", tables={"DEMO": ["AGE"], "LAB": ["HGB"]},
              cycles=["H"], codes={})
@@ -131,7 +132,7 @@ def test_changed_file_is_parsed_again(tmp_path, count_reads):
     tables = {"DEMO": ["AGE"], "LAB": ["HGB"]}
     first = load(LocalFolderSource(folder, tmp_path / "c"), tmp_path / "c", tables=tables, cycles=["H"], codes={})
     assert len(count_reads) == 2
-    write(folder, "LAB_H", "SEQN,HGB,NOTE\n2,10.0,NA\n1,11.0,NA\n")
+    write(folder, "LAB_H", "SEQN,HGB,NOTE\n73562,10.0,NA\n73561,11.0,NA\n")
     second = load(LocalFolderSource(folder, tmp_path / "c"), tmp_path / "c", tables=tables, cycles=["H"], codes={})
     assert len(count_reads) == 3 and count_reads[-1].name == "LAB_H.csv"
     assert first.frame["HGB"].tolist()[:2] == [13.5, 14.1]
@@ -154,3 +155,24 @@ def test_progress_bar_on_stderr(tmp_path, capsys):
                       cache_dir=tmp_path / "c", progress=True)
     out = capsys.readouterr()
     assert "reading NHANES tables" in out.err and out.out == ""
+
+
+def test_a_file_of_another_cycle_is_refused_naming_it(tmp_path):
+    folder = small_folder(tmp_path)
+    path = write(folder, "LAB_I", "SEQN,HGB,NOTE\n73561,15.2,NA\n")   # 2013-2014's SEQN
+    with pytest.raises(DataError) as err:
+        load(LocalFolderSource(folder), tmp_path / "c", tables={"DEMO": ["AGE"], "LAB": ["HGB"]},
+             cycles=["H", "I"], codes={})
+    msg = str(err.value)
+    assert str(path) in msg and "cycle 2015-2016" in msg and "83732-93702" in msg
+    assert "it is a file of 2013-2014" in msg
+
+
+def test_renames_read_each_cycles_own_name_and_absent_is_missing(tmp_path):
+    folder = small_folder(tmp_path)
+    write(folder, "LAB_I", "SEQN,HGBOLD,NOTE\n83742,15.2,NA\n")
+    p = load_participants(LocalFolderSource(folder), ["H", "I"], {"DEMO": ["AGE"], "LAB": ["HGB", "NOTE"]},
+                          cache_dir=tmp_path / "c", progress=False,
+                          renames={"HGB": {"2015-2016": "HGBOLD"}, "NOTE": {"2013-2014": None}})
+    assert p.frame["HGB"].tolist()[-1] == 15.2 and p.frame["HGB"].tolist()[:2] == [13.5, 14.1]
+    assert p.frame["NOTE"].isna().all() and list(p.frame.columns) == ["SEQN", "cycle", "AGE", "HGB", "NOTE"]

@@ -7,6 +7,7 @@ messages on stderr and an exit code; no traceback for a user's mistake.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ examples:
   nhanes-study run                                   # the reference study, data from CDC
   nhanes-study run --data-dir ../shared/nhanes/2013-2018 --out out
   NHANES_DATA_DIR=/data/nhanes nhanes-study run my_study.toml --out results/
+  nhanes-study run my_study.toml --data-dir ../shared/nhanes/2001-2012 --data-dir ../shared/nhanes/2013-2018
 
 Data: --data-dir, else $NHANES_DATA_DIR, else download from CDC into the cache
 ($NHANES_CACHE_DIR, else ~/.cache/nhanes-study).
@@ -63,12 +65,27 @@ def _parser() -> argparse.ArgumentParser:
                    description="List the continuous NHANES cycles, suffixes and CDC addresses.",
                    epilog="example:\n  nhanes-study catalog",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    search = sub.add_parser(
+        "search", help="find variables and tables by name, title or label, with their cycles",
+        description="Search the catalog offline: tables by name or title (CDC's manifest), "
+                    "variables by name (every data folder's headers) or label (.XPT files), "
+                    "each with the cycles and files that hold it. Every word must match.",
+        epilog="examples:\n  nhanes-study search LBXHGB\n  nhanes-study search cotinine\n"
+               "  nhanes-study search blood count\n"
+               "  nhanes-study search hemoglobin --data-dir /data/nhanes-xpt   # labels from .XPT files",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    search.add_argument("term", nargs="+", help="words to find (case does not matter)")
+    search.add_argument("--data-dir", type=Path, action="append", default=None,
+                        help="also search this folder's files (repeatable; default $NHANES_DATA_DIR)")
+    search.add_argument("--limit", type=int, default=50, help="show at most this many of each (default 50)")
     return parser
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder of CDC files (.XPT or .csv.xz); default $NHANES_DATA_DIR, else download")
+    p.add_argument("--data-dir", type=Path, action="append", default=None,
+                   help="folder of CDC files (.XPT or .csv.xz); repeat it to read several folders, "
+                        "searched in order; default $NHANES_DATA_DIR (folders separated by "
+                        f"'{os.pathsep}'), else download")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="download and parse cache (default $NHANES_CACHE_DIR or ~/.cache/nhanes-study)")
 
@@ -105,6 +122,13 @@ def _cmd_validate(args) -> int:
     print(f"{study.path}: valid study '{study.name}'")
     print(f"  cycles: {', '.join(study.cycles)}")
     print(f"  tables: {', '.join(study.tables)} ({len(study.raw_variables)} variables)")
+    from nhanes_study.nhanes.cycles import get_cycle
+
+    cycles = [get_cycle(c) for c in study.cycles]
+    for table in study.tables:
+        files = [c.file_stem(table) for c in cycles]
+        if any(f != c.name_rule(table) for f, c in zip(files, cycles)):  # named otherwise somewhere
+            print(f"    {table}: " + ", ".join(f"{f} ({c.label})" for f, c in zip(files, cycles)))
     print(f"  exclusions: {len(study.exclusions)}; models: {len(study.models)}; "
           f"profiles: {', '.join(p.name for p in study.profiles)}")
     return 0
@@ -124,11 +148,24 @@ def _cmd_catalog(args) -> int:
     from nhanes_study.nhanes.cycles import CYCLES
 
     for c in CYCLES:
-        print(f"{c.years}  suffix {c.suffix or '-':<2} e.g. {c.file_stem('DEMO'):<8} {c.cdc_urls('DEMO')[0]}")
+        names = f"prefix {c.prefix}" if c.prefix else f"suffix {c.suffix or '-'}"
+        print(f"{c.label:<16} {names:<9} {c.span:g} years  e.g. {c.file_stem('DEMO'):<7} "
+              f"{c.cdc_urls('DEMO')[0]}")
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog}
+def _cmd_search(args) -> int:
+    from nhanes_study.nhanes.search import render, search
+    from nhanes_study.nhanes.source import data_folders
+
+    folders = [f for f in data_folders(args.data_dir) if f.is_dir()]
+    result = search(" ".join(args.term), folders)
+    print(render(result, limit=args.limit))
+    return 0 if result.tables or result.variables else 1
+
+
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog,
+            "search": _cmd_search}
 
 
 def main(argv: list[str] | None = None) -> int:

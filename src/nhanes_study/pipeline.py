@@ -18,7 +18,7 @@ from nhanes_study.spec import Study
 
 @dataclass(frozen=True)
 class RunOptions:
-    data_dir: Path | None = None
+    data_dir: Path | list[Path] | None = None   # one folder or several, searched in order
     cache_dir: Path | None = None
     progress: bool = True          # progress bars (downloads, parsing)
     render: bool = True            # tables, figures and report.html beside results.json
@@ -29,15 +29,33 @@ def load_study_data(study: Study, options: RunOptions) -> Participants:
     from nhanes_study.nhanes.source import open_source
 
     source = open_source(data_dir=options.data_dir, cache_dir=options.cache_dir, progress=options.progress)
+    cycles = [get_cycle(c) for c in study.cycles]
+    tables, renames = loading_tables(study, cycles)
     return load_participants(
         source,
-        [get_cycle(c) for c in study.cycles],
-        study.tables,
+        cycles,
+        tables,
         spine=study.spine,
         missing_codes=study.missing_codes,
         cache_dir=options.cache_dir,
         progress=options.progress,
+        renames=renames,
     )
+
+
+def loading_tables(study: Study, cycles) -> tuple[dict[str, list[str]], dict[str, dict[str, str | None]]]:
+    """The study's tables plus what its pooled weight needs (each cycle's own weight, the
+    4-year weight for 1999-2002), and every variable's per-cycle name."""
+    from nhanes_study.nhanes.weights import loading_plan
+
+    weight_renames, extra = loading_plan(study.design.weight, cycles)
+    tables = {t: list(vs) for t, vs in study.tables.items()}
+    holder = next(t for t, vs in tables.items() if study.design.weight in vs)
+    tables[holder] += [v for v in extra if v not in tables[holder]]
+    renames = {v: dict(m) for v, m in study.renames.items()}
+    for v, m in weight_renames.items():
+        renames.setdefault(v, {}).update(m)
+    return tables, renames
 
 
 def provenance(study: Study, participants: Participants) -> dict:
@@ -52,6 +70,17 @@ def provenance(study: Study, participants: Participants) -> dict:
     }
 
 
+def design_record(study: Study) -> dict:
+    """The design's variables, and how the cycles' weights are pooled when a profile pools."""
+    from nhanes_study.nhanes.weights import pooling
+
+    record = {"weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
+              "lonely_psu": study.design.lonely_psu}
+    if any(p.weights == "pooled" for p in study.profiles):
+        record["pooling"] = pooling(study.design.weight, study.cycles)
+    return record
+
+
 def build_document(study: Study, participants: Participants, cohort: Cohort) -> dict:
     """The results document of a run up to the cohort (analyses add their sections)."""
     return {
@@ -60,8 +89,7 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
                   "profiles": [p.name for p in study.profiles], "seed": study.seed,
                   "exposure": study.exposure.variable, "outcomes": list(study.outcomes),
                   "reproduction_note": study.reproduction_note},
-        "design": {"weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
-                   "lonely_psu": study.design.lonely_psu},
+        "design": design_record(study),
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
     }

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from nhanes_study.nhanes.weights import four_year_name
 from nhanes_study.spec import Study, Variable
 
 
@@ -191,8 +192,10 @@ def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
         "SEQN": cohort["SEQN"].to_numpy(),
         "cycle": cohort["cycle"].to_numpy(),
     }
-    for raw_name in (study.design.weight, study.design.strata, study.design.psu):
-        columns[raw_name] = cohort[raw_name].to_numpy(dtype=float, na_value=np.nan)
+    four_year = four_year_name(study.design.weight)  # NCHS's 1999-2002 weight, when loaded
+    for raw_name in (study.design.weight, study.design.strata, study.design.psu, four_year):
+        if raw_name is not None and (raw_name in cohort or raw_name != four_year):
+            columns[raw_name] = cohort[raw_name].to_numpy(dtype=float, na_value=np.nan)
     reports: dict[str, VariableReport] = {}
     measured = MeasuredValues(cohort, study.variables)
     for var in study.variables.values():

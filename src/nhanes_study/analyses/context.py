@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from nhanes_study.analyses.model_matrix import ModelMatrix, build_model_matrix
+from nhanes_study.nhanes.weights import four_year_name, pooled_weight
 from nhanes_study.spec import Profile, Study
-from nhanes_study.survey.design import Design, check_unique_strata, pooled_weights
+from nhanes_study.survey.design import Design, check_unique_strata
 from nhanes_study.survey.regression import LinearFit, fit_svyglm, fit_weighted_glm, wald_test
 
 
@@ -67,7 +68,9 @@ class ProfileContext:
         if study.exposure.groups_variable is not None and study.exposure.reference is not None:
             references[study.exposure.groups_variable] = study.exposure.reference
         if profile.weights == "pooled":
-            weights = pooled_weights(raw, frame["cycle"].to_numpy())
+            four = four_year_name(d.weight)
+            weights = pooled_weight(d.weight, frame["cycle"].to_numpy(), raw,
+                                    frame[four].to_numpy(dtype=float) if four in frame else None)
         elif profile.weights == "none":
             weights = np.ones(len(frame))
         else:

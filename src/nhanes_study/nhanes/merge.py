@@ -31,6 +31,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from nhanes_study.errors import DataError, MissingVariableError
+from nhanes_study.nhanes.checks import check_file_cycle
 from nhanes_study.nhanes.cycles import Cycle, get_cycle
 from nhanes_study.nhanes.missing import recode_missing
 from nhanes_study.nhanes.parsed_cache import ParsedCache
@@ -54,14 +55,18 @@ def load_participants(
     missing_codes: Mapping[str, Iterable[float]] | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = True,
+    renames: Mapping[str, Mapping[str, str | None]] | None = None,
 ) -> Participants:
     """One row per SEQN of ``spine`` over ``cycles``, with the variables of ``tables`` joined.
 
     ``tables`` maps a table (``"DXX"``) to the variables wanted from it; the spine may be
     listed too for its own variables. Parsed tables are cached as parquet under
     ``cache_dir`` (default: the source's cache folder, else the user cache folder).
+    ``renames`` maps a variable to {cycle years: its name in that cycle's file}, or to None
+    where the cycle has no such variable (the column is missing there). Each file is
+    checked against its cycle (SEQN range, nhanes/checks.py).
     Raises MissingTableError, MissingVariableError or DataError (duplicate SEQN, a
-    variable requested from two tables).
+    variable requested from two tables, a file of another cycle).
     """
     cycles = [get_cycle(c) for c in cycles]
     if not cycles:
@@ -78,8 +83,9 @@ def load_participants(
             for table, variables in plan.items():
                 bar.set_postfix_str(cycle.file_stem(table))
                 record, frame = _load_table(source, cache, table, cycle)
+                check_file_cycle(frame, record, cycle)
                 files.append(record)
-                frame = _select(frame, variables, record)
+                frame = _select_renamed(frame, variables, record, renames or {}, cycle)
                 merged = frame if merged is None else _join(merged, frame, record)
                 bar.update()
             merged.insert(1, "cycle", cycle.years)
@@ -117,6 +123,18 @@ def _load_table(source, cache: ParsedCache, table: str, cycle: Cycle) -> tuple[F
     stem = cycle.file_stem(table)
     frame = cache.get_or_parse(stem, record.sha256, lambda: source.read(table, cycle))
     return record, frame
+
+
+def _select_renamed(frame: pd.DataFrame, variables: list[str], record: FileRecord,
+                    renames: Mapping[str, Mapping[str, str | None]], cycle: Cycle) -> pd.DataFrame:
+    """The variables under their study names: each read as this cycle's file names it."""
+    actual = {v: renames.get(v, {}).get(cycle.years, v) for v in variables}
+    out = _select(frame, [a for a in actual.values() if a is not None], record)
+    out = out.rename(columns={a: v for v, a in actual.items() if a is not None and a != v})
+    for v, a in actual.items():
+        if a is None:
+            out[v] = float("nan")
+    return out[["SEQN", *variables]]
 
 
 def _select(frame: pd.DataFrame, variables: list[str], record: FileRecord) -> pd.DataFrame:

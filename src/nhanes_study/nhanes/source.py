@@ -2,9 +2,11 @@
 
 Pick one with :func:`open_source`, in this order of precedence:
 
-1. ``data_dir=`` (the command line's ``--data-dir``): a folder of ``DEMO_H.XPT`` /
-   ``DEMO_H.csv.xz`` files, read as they are, never modified;
-2. the environment variable ``NHANES_DATA_DIR``: the same, when no ``data_dir`` is given;
+1. ``data_dir=`` (the command line's ``--data-dir``, repeatable): a folder of ``DEMO_H.XPT`` /
+   ``DEMO_H.csv.xz`` files, read as they are, never modified, or a list of folders searched
+   in order (:class:`FolderListSource`);
+2. the environment variable ``NHANES_DATA_DIR``: the same, when no ``data_dir`` is given; a
+   list of folders is separated by ``os.pathsep`` (``:`` on Linux and macOS, ``;`` on Windows);
 3. otherwise CDC: the ``.XPT`` files are downloaded once into the cache folder
    (``cache_dir=``, else ``NHANES_CACHE_DIR``, else ``$XDG_CACHE_HOME/nhanes-study``,
    else ``~/.cache/nhanes-study``).
@@ -141,8 +143,14 @@ class LocalFolderSource(_Source):
 def _cycles_present(names: dict[str, str], table: str) -> list[Cycle]:
     from nhanes_study.nhanes.cycles import CYCLES
 
-    return [c for c in CYCLES
-            if any(c.file_stem(table).lower() + form in names for form in LOCAL_FORMS)]
+    def present(c: Cycle) -> bool:
+        try:
+            stem = c.file_stem(table).lower()
+        except DataError:  # a topic ambiguous in that cycle: not one of its files
+            return False
+        return any(stem + form in names for form in LOCAL_FORMS)
+
+    return [c for c in CYCLES if present(c)]
 
 
 class CdcSource(_Source):
@@ -198,12 +206,63 @@ class CdcSource(_Source):
         return digest, path.stat().st_size
 
 
+class FolderListSource(_Source):
+    """Several local folders searched in order: a table is read from the first that has it.
+
+    ``FolderListSource(["../shared/nhanes/2001-2012", "../shared/nhanes/2013-2018"])``.
+    """
+
+    def __init__(self, paths, cache_dir: str | Path | None = None):
+        self.folders = [LocalFolderSource(p, cache_dir=cache_dir) for p in paths]
+        if not self.folders:
+            raise DataError("no data folder given; pass --data-dir DIR (repeatable) or set "
+                            f"{DATA_DIR_ENV} to folders separated by '{os.pathsep}'")
+        self.cache_dir = self.folders[0].cache_dir
+        self._owner: dict[Path, LocalFolderSource] = {}
+
+    def __repr__(self) -> str:
+        return f"FolderListSource({[str(f.path) for f in self.folders]!r})"
+
+    def locate(self, table: str, cycle: Cycle | str) -> Path:
+        cycle = get_cycle(cycle)
+        for folder in self.folders:
+            try:
+                path = folder.locate(table, cycle)
+            except MissingTableError:
+                continue
+            self._owner[path] = folder
+            return path
+        tried = ", ".join(folder.candidates(table, cycle)[:2])
+        paths = "; ".join(str(f.path) for f in self.folders)
+        raise MissingTableError(
+            f"table {table.upper()} for cycle {cycle.label} is in none of the data folders ({paths}; "
+            f"tried {tried} and .csv). Put the file in one of them, add a folder that has it with "
+            "another --data-dir, or omit --data-dir to download it from CDC")
+
+    def _sha256(self, path: Path) -> tuple[str, int]:
+        return self._owner.get(path, self.folders[0])._sha256(path)
+
+
+def data_folders(data_dir=None) -> list[Path]:
+    """The local folders to read: ``data_dir`` (one path or a list), else $NHANES_DATA_DIR
+    split on ``os.pathsep``; [] means download from CDC."""
+    if data_dir is not None and not isinstance(data_dir, (str, Path)):
+        return [Path(p) for p in data_dir]
+    if data_dir is not None:
+        return [Path(data_dir)]
+    env = os.environ.get(DATA_DIR_ENV) or ""
+    return [Path(p) for p in env.split(os.pathsep) if p.strip()]
+
+
 def open_source(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *,
                 base_url: str | None = None, progress: bool = True,
-                retry: RetryPolicy | None = None) -> LocalFolderSource | CdcSource:
-    """The source to read from: ``data_dir``, else $NHANES_DATA_DIR, else CDC through the cache."""
+                retry: RetryPolicy | None = None) -> LocalFolderSource | FolderListSource | CdcSource:
+    """The source to read from: ``data_dir`` (a folder or a list of folders), else
+    $NHANES_DATA_DIR (folders separated by ``os.pathsep``), else CDC through the cache."""
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    folder = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or None
-    if folder is not None:
-        return LocalFolderSource(folder, cache_dir=cache)
+    folders = data_folders(data_dir)
+    if len(folders) == 1:
+        return LocalFolderSource(folders[0], cache_dir=cache)
+    if folders:
+        return FolderListSource(folders, cache_dir=cache)
     return CdcSource(cache, base_url=base_url, progress=progress, retry=retry)

@@ -110,12 +110,24 @@ def design_names(doc: dict) -> dict:
 
 
 def setting_text(doc: dict, key: str, value) -> str:
-    words = SETTING_TEXT.get((key, value))
+    if (key, value) == ("weights", "pooled") and not _two_year_cycles_only(doc):
+        words = ("{weight} pooled by NCHS's rule: each cycle's weight times its share of the pooled "
+                 "years (the 4-year weight for 1999-2002, 3.2 years for 2017-March 2020; {cycles} cycles)")
+    else:
+        words = SETTING_TEXT.get((key, value))
     if words is None:
         return str(value)
     names = design_names(doc)
     return words.format(weight=names["weight"], strata=names["strata"], psu=names["psu"],
                         cycles=len(doc["study"].get("cycles", [])))
+
+
+def _two_year_cycles_only(doc: dict) -> bool:
+    """True unless the study pools 2017-March 2020 or both 1999-2002 cycles (docs/data.md)."""
+    from nhanes_study.nhanes.cycles import get_cycle
+
+    years = {get_cycle(c).years for c in doc["study"].get("cycles", [])}
+    return "2017-2020" not in years and not {"1999-2000", "2001-2002"} <= years
 
 
 def _profiles(doc: dict) -> list[str]:

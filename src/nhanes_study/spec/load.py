@@ -8,9 +8,10 @@ from pathlib import Path
 
 from nhanes_study.errors import SpecError
 from nhanes_study.nhanes.cycles import get_cycle
+from nhanes_study.nhanes.weights import check_combination
 from nhanes_study.spec import analyses as sections
 from nhanes_study.spec.checks import check_outcomes, check_study, check_subgroup_tables
-from nhanes_study.spec.data import read_data, read_design, read_exclusion
+from nhanes_study.spec.data import apply_auto_weight, read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import PROFILE_NAMES, Study
@@ -54,9 +55,16 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
             get_cycle(c)
         except Exception as exc:  # the catalog's own message lists the valid cycles
             study.fail(str(exc), "cycles")
+    try:
+        check_combination(cycles)
+    except Exception as exc:  # overlapping cycles (2017-2018 with 2017-March 2020)
+        study.fail(str(exc), "cycles")
     profile_names = study.get_list("profiles", str, default=list(PROFILE_NAMES), min_len=1)
 
-    tables, spine, missing_codes = read_data(root.section("data"))
+    weight = root.section("design").data.get("weight")
+    tables, spine, missing_codes, renames = read_data(root.section("data"), cycles,
+                                                      weight if isinstance(weight, str) else None)
+    tables = apply_auto_weight(root.section("design"), tables, spine, cycles)
     raw = {v for names in tables.values() for v in names}
     variables = read_variables(root.section("variables"), raw)
     profiles = read_profiles(root.section("profiles"), profile_names)
@@ -88,7 +96,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         missing_continuous=miss_cont, missing_categorical_label=miss_label,
         variables=variables, table1=table1, models=models, subgroups=subgroups,
         curves=curves, thresholds=thresholds, published=published,
-        reproduction_note=note,
+        reproduction_note=note, renames=renames,
     )
     check_study(root, study_)
     return study_

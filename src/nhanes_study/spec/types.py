@@ -204,6 +204,8 @@ class Study:
     thresholds: tuple[Threshold, ...]
     published: tuple[Published, ...]
     reproduction_note: str = ""
+    #: [data.rename]: variable -> {cycle years: its name in that cycle's file}
+    renames: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def raw_variables(self) -> tuple[str, ...]:
