@@ -7,6 +7,7 @@ messages on stderr and an exit code; no traceback for a user's mistake.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -137,14 +138,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    previous = _on_sigterm(_terminate)
     try:
         return COMMANDS[args.command](args)
     except NhanesStudyError as exc:
         print(f"nhanes-study: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("nhanes-study: interrupted", file=sys.stderr)
+        print("nhanes-study: interrupted; the output folder was left as it was", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file system refusal outside the cases above (cache folder...)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"nhanes-study: error: {exc.strerror or exc}{where}; check that the folder exists, "
+              "is writable and has free space", file=sys.stderr)
+        return 5
+    finally:
+        _on_sigterm(previous)
+
+
+def _on_sigterm(handler):
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):  # not the main thread, or no previous Python handler
+        return None
+
+
+def _terminate(signum, frame):  # SIGTERM stops a run as Ctrl-C does: cleanly, exit 130
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":  # pragma: no cover
