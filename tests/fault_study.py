@@ -179,6 +179,15 @@ def snapshot(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+#: Outputs that hold the run's time (run.json, the report's run line) or a zip date (XLSX, DOCX).
+VOLATILE = ("run.json", "report.html", "tables/tables.xlsx", "tables/tables.docx")
+
+
+def stable(snap: dict[str, str]) -> dict[str, str]:
+    """A snapshot without the files that differ between two runs of the same inputs."""
+    return {k: v for k, v in snap.items() if k not in VOLATILE}
+
+
 def leftovers(out: Path) -> list[str]:
     """What a run left beside OUT other than OUT and its lock file (should be nothing)."""
     return sorted(p.name for p in out.parent.iterdir()

@@ -191,10 +191,20 @@ def _old_prefix(out: Path) -> str:
 
 def _make_staging(out: Path) -> Path:
     try:
-        return Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(out), dir=out.parent))
+        # mkdtemp makes a private folder; OUT keeps its mode, or gets the usual one (umask)
+        mode = out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask()
+        os.chmod(staging, mode)
+        return staging
     except OSError as exc:
         raise OutputError(f"--out {out}: cannot write in {out.parent} ({exc.strerror}); "
                           "choose a folder you can write to") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _recover(out: Path) -> None:
