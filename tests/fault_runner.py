@@ -20,20 +20,27 @@ def _pause(where: str) -> None:
     time.sleep(float(os.environ.get("FAULT_PAUSE_SECONDS", "30")))
 
 
+def _paused_draw(job):
+    """figures._draw, pausing in a forked worker before each figure but the flowchart."""
+    import multiprocessing
+
+    from nhanes_study.report import figures
+
+    if multiprocessing.current_process().name != "MainProcess" and job[0].__name__ != "_flowchart":
+        _pause("figure worker")
+    return _REAL_DRAW(job)
+
+
+_REAL_DRAW = None
+
+
 def _install(where: str) -> None:
+    global _REAL_DRAW
     if where == "figure worker":
         from nhanes_study.report import figures
 
-        real = figures._draw
-
-        def draw(job):
-            import multiprocessing
-
-            if multiprocessing.current_process().name != "MainProcess" and job[0].__name__ != "_flowchart":
-                _pause(where)
-            return real(job)
-
-        figures._draw = draw
+        _REAL_DRAW = figures._draw
+        figures._draw = _paused_draw
         return
     from nhanes_study.progress import Progress
 

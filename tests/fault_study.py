@@ -217,22 +217,27 @@ def start(p: dict[str, Path], out: Path | None = None, pause: str = "", seconds:
                             start_new_session=True)
 
 
-def wait_for(proc: subprocess.Popen, marker: str, timeout: float = 60) -> list[str]:
-    """Read the child's stderr until a line contains ``marker``; the lines read."""
+def wait_for(proc: subprocess.Popen, marker: str, timeout: float = 60) -> str:
+    """Read the child's stderr until it holds ``marker``; what was read.
+
+    Reads the raw pipe (os.read), not the buffered file: a buffered readline could swallow
+    the marker line into its buffer while select() waits for more.
+    """
     import select
     import time
 
-    lines: list[str] = []
+    fd = proc.stderr.fileno()
+    seen = b""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
+        ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
-            line = proc.stderr.readline()
-            if not line:
+            chunk = os.read(fd, 65536)
+            if not chunk:
                 break
-            lines.append(line)
-            if marker in line:
-                return lines
+            seen += chunk
+            if marker.encode() in seen:
+                return seen.decode(errors="replace")
         elif proc.poll() is not None:
             break
-    raise AssertionError(f"{marker!r} never appeared; stderr so far: {''.join(lines)[-2000:]}")
+    raise AssertionError(f"{marker!r} never appeared; stderr so far: {seen.decode(errors='replace')[-2000:]}")
