@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nhanes-study: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("nhanes-study: interrupted; the output folder was left as it was", file=sys.stderr)
+        kept = "; the output folder was left as it was" if args.command == "run" else ""
+        print(f"nhanes-study: interrupted{kept}", file=sys.stderr)
         return 130
     except OSError as exc:  # a file system refusal outside the cases above (cache folder...)
         where = f" ({exc.filename})" if exc.filename else ""
