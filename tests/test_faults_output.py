@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -221,3 +222,31 @@ def test_study_file_unreadable(proj, capsys):
 
 def test_study_file_binary(proj, capsys):
     study_fails(proj, capsys, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not valid TOML")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1.6 MB tmpfs: room for one run's outputs (about 1.1 MB), not for two."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1600k", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:  # not root, or no mount rights: the failing-writer cases remain
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_real_disk_full(proj, capsys, small_disk):
+    """A real full disk (the second run's staging folder does not fit): exit 5, OUT whole."""
+    out = small_disk / "out"
+    shutil.copytree(proj["out"], out)
+    before = fs.snapshot(out)
+    capsys.readouterr()
+    assert main(fs.run_args(proj, out)) == 5
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err and "free some disk space" in err
+    assert fs.snapshot(out) == before and fs.leftovers(out) == []
+    assert shutil.disk_usage(small_disk).used < 1400 * 1024  # the staging folder is gone
