@@ -250,3 +250,21 @@ def test_real_disk_full(proj, capsys, small_disk):
     assert "No space left on device" in err and "Traceback" not in err and "free some disk space" in err
     assert fs.snapshot(out) == before and fs.leftovers(out) == []
     assert shutil.disk_usage(small_disk).used < 1400 * 1024  # the staging folder is gone
+
+
+def test_out_is_the_current_folder(proj, capsys, monkeypatch, no_data_read):
+    monkeypatch.chdir(proj["out"])
+    capsys.readouterr()
+    assert main(fs.run_args(proj, proj["out"] / ".")) == 5
+    assert "is the current folder" in capsys.readouterr().err
+    assert fs.snapshot(proj["out"]) == proj["before"]
+
+
+def test_out_through_a_symlink_replaces_the_folder_and_keeps_the_link(proj, capsys):
+    link = proj["root"] / "latest"
+    link.symlink_to(proj["out"], target_is_directory=True)
+    capsys.readouterr()
+    assert main(fs.run_args(proj, link, "--no-render")) == 0
+    assert link.is_symlink() and os.path.realpath(link) == str(proj["out"])
+    assert set(fs.snapshot(proj["out"])) == {"results.json", outputs.MANIFEST}
+    assert fs.leftovers(proj["out"]) == []

@@ -76,12 +76,17 @@ def safe_path(folder: str | Path, *parts: str) -> Path:
 
 def check_output_target(out: str | Path) -> Path:
     """The absolute OUT, after checking it can become the output folder (nothing is written)."""
-    out = Path(os.path.abspath(Path(out).expanduser()))
+    # a symlink to a folder: the folder it points at is replaced, the link kept
+    out = Path(os.path.realpath(Path(out).expanduser()))
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is an existing file, not a folder; give a folder path "
                           "(it is created if absent) or move the file away")
     if out.parent == out:
         raise OutputError(f"--out {out} is the file-system root; give a folder to write into")
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if out == cwd or out in cwd.parents:
+        raise OutputError(f"--out {out} is the current folder or holds it; the output folder is "
+                          "replaced as a whole, so give a folder of its own (e.g. --out out)")
     parent = _existing_ancestor(out.parent)
     if not parent.is_dir():
         raise OutputError(f"--out {out}: {parent} is a file, so the folder cannot be made there; "
