@@ -64,6 +64,7 @@ def test_earlier_outputs_not_rewritten_are_gone_and_foreign_files_stay(proj, cap
     (out / "notes.txt").write_text("my notes")
     (out / "mine").mkdir()
     (out / "mine" / "draft.docx").write_bytes(b"draft")
+    (out / "mine" / "empty").mkdir()
     (out / "tables" / "table9_paper.csv").write_text("old tool output")
     manifest = json.loads((out / outputs.MANIFEST).read_text())
     manifest["files"].append("tables/table9_paper.csv")
@@ -73,6 +74,7 @@ def test_earlier_outputs_not_rewritten_are_gone_and_foreign_files_stay(proj, cap
     assert (out / "notes.txt").read_text() == "my notes"
     assert (out / "mine" / "draft.docx").read_bytes() == b"draft"
     assert not (out / "tables" / "table9_paper.csv").exists()
+    assert (out / "mine" / "empty").is_dir()
     after = fs.snapshot(out)
     assert set(after) == set(proj["before"]) | {"notes.txt", "mine/draft.docx"}
     assert fs.stable({k: v for k, v in after.items() if k not in ("notes.txt", "mine/draft.docx")}) \

@@ -135,8 +135,9 @@ def output_folder(out: str | Path) -> Iterator[Path]:
 def _is_write_error(exc: OSError, staging: Path, out: Path) -> bool:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
         return True
-    names = [str(n) for n in (exc.filename, getattr(exc, "filename2", None)) if n]
-    return any(n.startswith((str(staging), str(out))) for n in names)
+    names = [os.fsdecode(n) for n in (exc.filename, getattr(exc, "filename2", None)) if n]
+    roots = [str(staging), str(out)]
+    return any(n == r or n.startswith(r + os.sep) for n in names for r in roots)
 
 
 def _write_error(out: Path, exc: OSError) -> OutputError:
@@ -274,6 +275,12 @@ def _carry_foreign_files(out: Path, staging: Path, new: set[str]) -> None:
             os.link(src, dst)
         except OSError:
             shutil.copy2(src, dst)
+    for folder in out.rglob("*"):  # the user's empty folders too
+        rel = folder.relative_to(out).as_posix()
+        mine = ours is not None and any(f.startswith(rel + "/") for f in ours)
+        if folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir()) and not mine \
+                and rel.split("/", 1)[0] not in (LEGACY_OUTPUTS if ours is None else ()):
+            (staging / rel).mkdir(parents=True, exist_ok=True)
 
 
 RENAME_EXCHANGE = 2
