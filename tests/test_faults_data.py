@@ -265,3 +265,32 @@ def test_temporary_file_of_a_killed_cache_write_is_swept(proj, capsys):
     assert main(fs.run_args(proj)) == 0
     assert not dead.exists()
     assert sorted(p.name.split("-")[0] for p in (proj["cache"] / "parsed").iterdir()) == ["CBC_H", "DEMO_H", "DXX_H"]
+
+
+def test_row_count_list_unreadable(proj, capsys, monkeypatch):
+    monkeypatch.setenv("NHANES_KNOWN_ROWS", str(proj["root"] / "no-such.tsv"))
+    drop_cache(proj)
+    fails(proj, capsys, 3, "NHANES_KNOWN_ROWS", "no-such.tsv", "'off'")
+
+
+# --- the packaged row counts, on CDC's own tables ------------------------------------------
+
+def test_real_xpt_truncated_at_a_record_boundary(data_dir, tmp_path, monkeypatch):
+    """CDC's DEMO_J as .XPT, cut by whole 80-byte records that hold whole rows: pyreadstat
+    reads it as a valid, smaller table; the packaged row count of DEMO_J catches it."""
+    from nhanes_study.errors import CorruptFileError
+    from nhanes_study.nhanes.readers import read_table_file
+
+    monkeypatch.delenv("NHANES_KNOWN_ROWS", raising=False)
+    frame = read_table_file(data_dir / "DEMO_J.csv.xz")
+    assert len(frame) == 9254
+    path = tmp_path / "DEMO_J.XPT"
+    fs.write_xpt(frame, path, "DEMO_J")
+    assert len(read_table_file(path)) == 9254
+    row = 8 * frame.shape[1]
+    step = row * 80 // __import__("math").gcd(row, 80)  # bytes of a whole number of rows and records
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 3 * step])
+    lost = 3 * step // row
+    with pytest.raises(CorruptFileError, match=f"holds {9254 - lost:,} rows but CDC's DEMO_J has 9,254"):
+        read_table_file(path)

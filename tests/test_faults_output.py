@@ -270,3 +270,23 @@ def test_out_through_a_symlink_replaces_the_folder_and_keeps_the_link(proj, caps
     assert link.is_symlink() and os.path.realpath(link) == str(proj["out"])
     assert set(fs.snapshot(proj["out"])) == {"results.json", outputs.MANIFEST}
     assert fs.leftovers(proj["out"]) == []
+
+
+def test_ctrl_c_during_the_swap_is_ignored_and_the_run_completes(proj, capsys, monkeypatch):
+    import signal
+
+    real = outputs._carry_foreign_files
+
+    def interrupted(out, staging, new):
+        os.kill(os.getpid(), signal.SIGINT)  # delivered now: the swap goes on
+        real(out, staging, new)
+
+    monkeypatch.setattr(outputs, "_carry_foreign_files", interrupted)
+    (proj["out"] / "notes.txt").write_text("mine")
+    capsys.readouterr()
+    assert main(fs.run_args(proj, None, "--no-render")) == 0
+    assert set(fs.snapshot(proj["out"])) == {"results.json", "notes.txt", outputs.MANIFEST}
+    assert fs.leftovers(proj["out"]) == []
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C works again after the swap
+        os.kill(os.getpid(), signal.SIGINT)
+        __import__("time").sleep(1)

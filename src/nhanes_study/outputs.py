@@ -330,13 +330,15 @@ def _fsync_dir(folder: Path) -> None:
 
 @contextlib.contextmanager
 def _interrupts_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM during the swap: an interrupt lands after it, never inside it."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    """Hold off SIGINT/SIGTERM during the swap: an interrupt lands before it (the run is
+    abandoned, OUT kept) or is ignored once the swap has begun (the run is complete)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    signals = [signal.SIGINT, signal.SIGTERM]
+    previous = {s: signal.signal(s, lambda signum, frame: None) for s in signals}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)

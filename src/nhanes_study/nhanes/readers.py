@@ -72,7 +72,12 @@ def known_rows() -> dict[str, int]:
     choice = os.environ.get(KNOWN_ROWS_ENV, "")
     if choice.lower() == "off":
         return {}
-    return _load_known_rows(choice or str(KNOWN_ROWS_FILE))
+    try:
+        return _load_known_rows(choice or str(KNOWN_ROWS_FILE))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(
+            f"${KNOWN_ROWS_ENV}={choice}: cannot read this list of row counts ({exc}); set it to a "
+            "TSV file of 'stem<TAB>rows' lines, to 'off', or unset it") from None
 
 
 def check_row_count(frame: pd.DataFrame, path: str | Path) -> None:
