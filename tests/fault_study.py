@@ -1,8 +1,8 @@
 """A small synthetic study and data set for the fault-injection tests (tests/test_faults_*.py).
 
 One cycle (2013-2014), three tables of 600 participants (DEMO_H, CBC_H, DXX_H) in 4 strata x
-2 PSUs, a study with Table 1, two models and a curve per profile: a whole run takes about a
-second, so every fault can be tried on a real run. ``known_rows.tsv`` beside the data gives
+2 PSUs, a study with Table 1, two models and a curve per profile: a whole run takes about two
+seconds, so every fault can be tried on a real run. ``known_rows.tsv`` beside the data gives
 the synthetic row counts, so the row-count check is active (``NHANES_KNOWN_ROWS``).
 """
 
