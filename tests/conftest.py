@@ -48,3 +48,16 @@ def r_oracle():
     if not oracle.available():
         _need("R with the survey, mgcv, segmented and jsonlite packages (run: make r-deps)")
     return oracle.run
+
+
+@pytest.fixture(scope="module")
+def synthetic_tables():
+    """Turn off the check of row counts against CDC's files, for modules whose synthetic
+    tables borrow CDC file names (DEMO_H.XPT with 2,000 rows) but not CDC's row counts."""
+    old = os.environ.get("NHANES_KNOWN_ROWS")
+    os.environ["NHANES_KNOWN_ROWS"] = "off"
+    yield
+    if old is None:
+        os.environ.pop("NHANES_KNOWN_ROWS", None)
+    else:
+        os.environ["NHANES_KNOWN_ROWS"] = old

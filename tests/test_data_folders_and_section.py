@@ -14,6 +14,9 @@ from nhanes_study.nhanes.source import FolderListSource, LocalFolderSource, open
 from nhanes_study.pipeline import loading_tables
 from nhanes_study.spec import default_study_path, load_study
 
+# Synthetic tables with CDC file names but not CDC row counts.
+pytestmark = pytest.mark.usefixtures("synthetic_tables")
+
 REFERENCE = default_study_path().read_text()
 
 

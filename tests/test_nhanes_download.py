@@ -15,6 +15,9 @@ from nhanes_study.nhanes.readers import read_table_file
 from nhanes_study.nhanes.source import CdcSource, LocalFolderSource
 from tests.nhanes_fixtures.server import serve
 
+# synthetic tables borrow CDC file names, not CDC's row counts
+pytestmark = pytest.mark.usefixtures("synthetic_tables")
+
 FAST = RetryPolicy(attempts=3, backoff=0.01, factor=2.0, timeout=5, chunk_size=4096)
 H = get_cycle("2013-2014")
 CURRENT = "/Nchs/Data/Nhanes/Public/2013/DataFiles/DEMO_H.xpt"

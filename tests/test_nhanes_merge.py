@@ -13,6 +13,9 @@ from nhanes_study.nhanes import readers
 from nhanes_study.nhanes.merge import Participants, load_participants
 from nhanes_study.nhanes.source import LocalFolderSource
 
+# synthetic tables borrow CDC file names, not CDC's row counts
+pytestmark = pytest.mark.usefixtures("synthetic_tables")
+
 CYCLES = ["2013-2014", "2015-2016", "2017-2018"]
 TABLES = {"DEMO": ["RIAGENDR", "RIDAGEYR", "DMDEDUC2", "WTMEC2YR"], "CBC": ["LBXHGB"],
           "DXX": ["DXXLSBMD", "DXXTSBMD"], "MCQ": ["MCQ220"]}

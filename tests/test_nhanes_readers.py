@@ -13,6 +13,9 @@ import pytest
 from nhanes_study.errors import CorruptFileError
 from nhanes_study.nhanes.readers import normalize_frame, read_table_file
 
+# synthetic tables borrow CDC file names, not CDC's row counts
+pytestmark = pytest.mark.usefixtures("synthetic_tables")
+
 
 def write_xpt(frame: pd.DataFrame, path, name="T") -> None:
     pyreadstat.write_xport(frame, str(path), table_name=name, file_format_version=5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -174,14 +175,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    previous = _on_sigterm(_terminate)
     try:
         return COMMANDS[args.command](args)
     except NhanesStudyError as exc:
         print(f"nhanes-study: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("nhanes-study: interrupted", file=sys.stderr)
+        kept = "; the output folder was left as it was" if args.command == "run" else ""
+        print(f"nhanes-study: interrupted{kept}", file=sys.stderr)
         return 130
+    except OSError as exc:  # a file system refusal outside the cases above (cache folder...)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"nhanes-study: error: {exc.strerror or exc}{where}; check that the folder exists, "
+              "is writable and has free space", file=sys.stderr)
+        return 5
+    finally:
+        _on_sigterm(previous)
+
+
+def _on_sigterm(handler):
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, TypeError):  # not the main thread, or no previous Python handler
+        return None
+
+
+def _terminate(signum, frame):  # SIGTERM stops a run as Ctrl-C does: cleanly, exit 130
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,3 +46,13 @@ class DesignError(NhanesStudyError):
     """The survey design or model is not estimable as asked (negative weights, aliasing...)."""
 
     exit_code = 4
+
+
+class OutputError(NhanesStudyError):
+    """The output folder cannot be written (a file in the way, no permission, disk full, in use)."""
+
+    exit_code = 5
+
+
+class DownloadTimeoutError(DownloadError):
+    """A download stalled or ran past its deadline."""

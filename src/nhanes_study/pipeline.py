@@ -97,24 +97,29 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
 
 def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions(),
               progress: Progress | None = None) -> dict:
-    """Run the whole study: OUT/results.json, then its renderings; return the document."""
+    """Run the whole study: OUT/results.json, then its renderings; return the document.
+
+    OUT is replaced as a whole when the run succeeds and left as it was otherwise
+    (outputs.output_folder): its checks and lock come before any data is read.
+    """
     from nhanes_study.analyses.study_analyses import run_analyses
+    from nhanes_study.outputs import output_folder
     from nhanes_study.variables import build_analysis_frame
 
     progress = progress or Progress("human" if options.progress else "quiet")
-    out_dir = Path(out_dir)
-    with progress.step("load data"):
-        participants = load_study_data(study, options)
-    with progress.step("cohort and variables"):
-        cohort = build_cohort(participants.frame, study.exclusions, study.variables)
-        document = build_document(study, participants, cohort)
-        frame = build_analysis_frame(cohort.frame, study)
-    document.update(run_analyses(frame, study, progress))
-    results.write_results(document, out_dir / "results.json")
-    if options.render:
-        with progress.step("tables, figures and report"):
-            render_outputs(document, out_dir, {"seconds": round(progress.elapsed, 1),
-                                               "steps": [[n, round(t, 3)] for n, t in progress.timings]})
+    with output_folder(out_dir) as staging:
+        with progress.step("load data"):
+            participants = load_study_data(study, options)
+        with progress.step("cohort and variables"):
+            cohort = build_cohort(participants.frame, study.exclusions, study.variables)
+            document = build_document(study, participants, cohort)
+            frame = build_analysis_frame(cohort.frame, study)
+        document.update(run_analyses(frame, study, progress))
+        results.write_results(document, staging / "results.json")
+        if options.render:
+            with progress.step("tables, figures and report"):
+                render_outputs(document, staging, {"seconds": round(progress.elapsed, 1),
+                                                   "steps": [[n, round(t, 3)] for n, t in progress.timings]})
     return document
 
 

@@ -5,6 +5,10 @@ Modes (``server.mode``):
     "drop"         send the headers and half the body, then cut the connection, for the
                    first ``server.drops`` requests; then behave as "ok"
     "html"         answer 200 with an HTML page (as CDC sometimes does)
+    "drip"         send the body ``server.drip_bytes`` bytes every ``server.drip_interval``
+                   seconds (a stalled server that never quite stops)
+    "lie"          announce ``server.claimed_length`` as Content-Length, whatever the body's
+                   length, then send the body and close the connection
 
 Example:
     with serve({"/x/DEMO_H.xpt": data}) as server:
@@ -46,10 +50,29 @@ class _Handler(BaseHTTPRequestHandler):
         body = data[start:]
         self.send_response(206 if start else 200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        length = srv.claimed_length if srv.mode == "lie" else len(body)
+        self.send_header("Content-Length", str(length))
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.end_headers()
+        if srv.mode == "drip":
+            for i in range(0, len(body), srv.drip_bytes):
+                if srv.stopping.wait(srv.drip_interval):
+                    return
+                with contextlib.suppress(OSError):
+                    self.wfile.write(body[i:i + srv.drip_bytes])
+                    self.wfile.flush()
+                    continue
+                return
+            return
+        if srv.mode == "lie":
+            with contextlib.suppress(OSError):
+                self.wfile.write(body)
+                self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if drop:
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -80,6 +103,10 @@ class FileServer(ThreadingHTTPServer):
         self.ranges = True
         self.requests: list[tuple[str, str | None]] = []
         self.bytes_sent = 0
+        self.drip_bytes = 8
+        self.drip_interval = 0.2
+        self.claimed_length = 0
+        self.stopping = threading.Event()
         self.lock = threading.Lock()
 
     @property
@@ -96,6 +123,7 @@ def serve(files: dict[str, bytes]):
     try:
         yield server
     finally:
+        server.stopping.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -14,6 +14,12 @@ How a download goes:
    status 200 (CDC does this) is rejected and deleted.
 5. The complete ``.part`` is fsync'ed, hashed, renamed over the target (``os.replace``) and
    its SHA-256 recorded in the folder's ``SHA256SUMS``.
+6. Limits: a connection that sends nothing for ``stall_seconds``, or fewer than
+   ``stall_bytes`` bytes in any window of ``stall_seconds``, has stalled (the attempt fails
+   and is retried); all attempts at one file together stop at ``deadline_seconds``
+   (``DownloadTimeoutError``, no more retries). The environment variables
+   ``NHANES_DOWNLOAD_STALL_SECONDS`` and ``NHANES_DOWNLOAD_DEADLINE_SECONDS`` change the
+   defaults (60 s and 1800 s).
 
 Example (against a local server):
     >>> from nhanes_study.nhanes.download import download_file, RetryPolicy
@@ -38,7 +44,7 @@ from typing import Callable, Sequence
 
 from tqdm import tqdm
 
-from nhanes_study.errors import DownloadError, MissingTableError
+from nhanes_study.errors import DownloadError, DownloadTimeoutError, MissingTableError
 from nhanes_study.nhanes.files import fsync_dir, record_checksum, sha256_file
 
 XPT_MAGIC = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
@@ -49,7 +55,10 @@ USER_AGENT = "nhanes-study (https://pypi.org/project/nhanes-study)"
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to try: ``attempts`` rounds over the URLs, sleeping ``backoff * factor**k``
-    seconds (at most ``max_delay``) between rounds; ``timeout`` per connection in seconds."""
+    seconds (at most ``max_delay``) between rounds; ``timeout`` per connection in seconds
+    (the stall timeout: no byte for that long fails the attempt, and so does receiving
+    fewer than ``stall_bytes`` in any window that long); ``deadline`` seconds for all
+    attempts at one file together."""
 
     attempts: int = 4
     backoff: float = 1.0
@@ -57,9 +66,35 @@ class RetryPolicy:
     max_delay: float = 30.0
     timeout: float = 60.0
     chunk_size: int = 64 * 1024
+    deadline: float = 1800.0
+    stall_bytes: int = 1024
 
     def delay(self, round_index: int) -> float:
         return min(self.max_delay, self.backoff * self.factor ** round_index)
+
+    @classmethod
+    def from_env(cls) -> "RetryPolicy":
+        """The defaults, with $NHANES_DOWNLOAD_STALL_SECONDS / $NHANES_DOWNLOAD_DEADLINE_SECONDS."""
+        values = {}
+        for env, field_name in ((STALL_ENV, "timeout"), (DEADLINE_ENV, "deadline")):
+            text = os.environ.get(env)
+            if text:
+                try:
+                    values[field_name] = float(text)
+                    if values[field_name] <= 0:
+                        raise ValueError
+                except ValueError:
+                    raise DownloadError(f"${env}={text!r} is not a positive number of seconds; "
+                                        "fix or unset it") from None
+        return cls(**values)
+
+
+STALL_ENV = "NHANES_DOWNLOAD_STALL_SECONDS"
+DEADLINE_ENV = "NHANES_DOWNLOAD_DEADLINE_SECONDS"
+
+
+class _Stalled(Exception):
+    """The server sends too little for too long."""
 
 
 class _Rejected(Exception):
@@ -94,19 +129,24 @@ def download_file(
     dest.parent.mkdir(parents=True, exist_ok=True)
     what = what or dest.name
     failures: dict[str, str] = {}
+    deadline = time.monotonic() + retry.deadline
     for round_index in range(max(1, retry.attempts)):
         if round_index:
-            sleep(retry.delay(round_index - 1))
+            sleep(min(retry.delay(round_index - 1), max(0.0, deadline - time.monotonic())))
         for url in urls:
+            if time.monotonic() >= deadline:
+                _past_deadline(what, dest, retry, failures)
             try:
-                _fetch(url, part_path(dest), retry, progress)
+                _fetch(url, part_path(dest), retry, progress, deadline)
                 return _install(part_path(dest), dest)
             except _NotFound as exc:
                 failures[url] = str(exc)
             except _Rejected as exc:
                 part_path(dest).unlink(missing_ok=True)
                 failures[url] = str(exc)
-            except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, drops
+            except _Stalled as exc:
+                failures[url] = str(exc)
+            except (OSError, http.client.HTTPException, ValueError) as exc:  # URLError, timeouts, drops
                 failures[url] = _describe(exc)
         if all(failures.get(u, "").startswith("not found") for u in urls):
             raise MissingTableError(
@@ -114,12 +154,22 @@ def download_file(
                 "Check the table name and cycle (not every table exists in every cycle), "
                 "or put the file in a folder and pass --data-dir"
             )
+    if time.monotonic() >= deadline:
+        _past_deadline(what, dest, retry, failures)
     tried = "; ".join(f"{u}: {m}" for u, m in failures.items())
     raise DownloadError(
         f"could not download {what} into {dest} after {retry.attempts} attempts ({tried}). "
         "Check the network connection and try again (a partial download is kept as "
         f"{part_path(dest).name} and resumed), or download the file by hand and pass --data-dir"
     )
+
+
+def _past_deadline(what: str, dest: Path, retry: RetryPolicy, failures: dict[str, str]) -> None:
+    tried = "; ".join(f"{u}: {m}" for u, m in failures.items()) or "no attempt finished"
+    raise DownloadTimeoutError(
+        f"gave up downloading {what} after the deadline of {retry.deadline:g} s ({tried}). The server "
+        f"is too slow or stalls; try again later, raise ${DEADLINE_ENV}, or download the file by hand "
+        "and pass --data-dir")
 
 
 def _describe(exc: BaseException) -> str:
@@ -132,7 +182,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _fetch(url: str, part: Path, retry: RetryPolicy, progress: bool) -> None:
+def _fetch(url: str, part: Path, retry: RetryPolicy, progress: bool, deadline: float | None = None) -> None:
     """Fill ``part`` with the whole file at ``url``, resuming what is already there."""
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
@@ -154,7 +204,7 @@ def _fetch(url: str, part: Path, retry: RetryPolicy, progress: bool) -> None:
             if start:
                 out.seek(start)
                 out.truncate()
-            _copy(response, out, bar, retry.chunk_size, first=start == 0)
+            _copy(response, out, bar, retry, first=start == 0, deadline=deadline)
             out.flush()
             os.fsync(out.fileno())
     size = part.stat().st_size
@@ -184,9 +234,20 @@ def _bar(part: Path, total: int | None, start: int, progress: bool) -> tqdm:
                 desc=f"download {name}", file=sys.stderr, disable=not progress, leave=False)
 
 
-def _copy(response, out, bar: tqdm, chunk_size: int, first: bool) -> None:
+def _copy(response, out, bar: tqdm, retry: RetryPolicy, first: bool, deadline: float | None = None) -> None:
     content_type = response.headers.get("Content-Type", "")
-    while chunk := response.read(chunk_size):
+    window_start, window_bytes = time.monotonic(), 0
+    # read1: return what has arrived (up to chunk_size) instead of waiting for a full chunk
+    read = getattr(response, "read1", response.read)
+    while chunk := read(retry.chunk_size):
+        now = time.monotonic()
+        window_bytes += len(chunk)
+        if deadline is not None and now >= deadline:
+            raise _Stalled(f"still downloading at the deadline ({retry.deadline:g} s)")
+        if now - window_start >= retry.timeout:
+            if window_bytes < retry.stall_bytes:
+                raise _Stalled(f"stalled: {window_bytes} bytes in {now - window_start:.0f} s")
+            window_start, window_bytes = now, 0
         if first:
             if not chunk.startswith(XPT_MAGIC[: len(chunk)]):
                 kind = "an HTML page" if "html" in content_type or chunk.lstrip()[:1] == b"<" else "not an XPT file"

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes, streaming SHA-256, the SHA256SUMS record, a hash memo.
+"""Small file helpers: atomic writes, streaming SHA-256, the SHA256SUMS record, a lock.
 
 Every write goes to a temporary file in the same folder, is flushed and fsync'ed, then
 renamed over the target with ``os.replace``: a reader sees the old file or the new one,
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -30,7 +29,6 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, one proces
 
 CHUNK = 1 << 20  # 1 MiB
 SUMS_NAME = "SHA256SUMS"
-MEMO_NAME = "hashes.json"
 
 
 def sha256_file(path: str | Path) -> str:
@@ -118,41 +116,3 @@ def record_checksum(folder: str | Path, name: str, digest: str | None) -> None:
         sums[name] = digest
     text = "".join(f"{d}  {n}\n" for n, d in sorted(sums.items()))
     atomic_write_text(Path(folder) / SUMS_NAME, text)
-
-
-class HashMemo:
-    """SHA-256 of files remembered by (path, size, mtime_ns) in a small JSON file.
-
-    ``HashMemo(None)`` remembers nothing and hashes every time.
-    """
-
-    def __init__(self, folder: str | Path | None):
-        self.path = Path(folder) / MEMO_NAME if folder is not None else None
-        self._memo: dict[str, dict] | None = None
-
-    def _load(self) -> dict[str, dict]:
-        if self._memo is None:
-            self._memo = {}
-            if self.path is not None and self.path.is_file():
-                try:
-                    self._memo = json.loads(self.path.read_text(encoding="utf-8"))
-                except (ValueError, OSError):
-                    self._memo = {}  # a damaged memo is only a slower run
-        return self._memo
-
-    def sha256(self, path: str | Path) -> tuple[str, int]:
-        """(hex SHA-256, size in bytes) of ``path``, from the memo when the file is unchanged."""
-        path = Path(path).resolve()
-        st = path.stat()
-        memo, key = self._load(), str(path)
-        hit = memo.get(key)
-        if hit and hit.get("size") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns:
-            return hit["sha256"], st.st_size
-        digest = sha256_file(path)
-        memo[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
-        if self.path is not None:
-            try:
-                atomic_write_text(self.path, json.dumps(memo, indent=0, sort_keys=True))
-            except OSError:
-                pass  # a read-only cache only costs speed
-        return digest, st.st_size

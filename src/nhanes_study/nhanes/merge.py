@@ -121,7 +121,7 @@ def _plan(tables: Mapping[str, Sequence[str]], spine: str) -> dict[str, list[str
 def _load_table(source, cache: ParsedCache, table: str, cycle: Cycle) -> tuple[FileRecord, pd.DataFrame]:
     record = source.record(table, cycle)
     stem = cycle.file_stem(table)
-    frame = cache.get_or_parse(stem, record.sha256, lambda: source.read(table, cycle))
+    frame = cache.get_or_parse(stem, record.sha256, lambda: source.read_verified(table, cycle, record.sha256))
     return record, frame
 
 

@@ -1,8 +1,14 @@
-"""A cache of parsed tables as parquet, keyed by the source file's content hash.
+"""A cache of parsed tables as parquet, keyed by the source file's content hash, verified on read.
 
-``cache_dir/parsed/{STEM}-{sha256[:16]}.parquet`` holds the whole typed table. A changed
-source file has another hash, so it is parsed again; an old entry is simply unused.
-Writes are atomic (temporary file + ``os.replace``); an unreadable entry is re-made.
+``cache_dir/parsed/{STEM}-{source sha256}-{entry sha256[:16]}.parquet`` holds the whole typed
+table. The first hash is the SHA-256 of the source file's bytes (a changed source file has
+another one, so it is parsed again); the second is the SHA-256 of the parquet file itself,
+checked every time the entry is read: an entry that was edited, bit-flipped or cut short
+does not match its name, is deleted and rebuilt from the source file.
+
+Writes go to a temporary file (``.NAME.PID.tmp``) renamed into place with ``os.replace``;
+an interrupted write leaves no entry, and a temporary file left by a killed process is
+deleted by the next run.
 
 Example:
     >>> cache = ParsedCache(tmp / "cache")                                   # doctest: +SKIP
@@ -11,8 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -20,41 +27,68 @@ import pandas as pd
 
 from nhanes_study.nhanes.readers import normalize_frame
 
+ENTRY_HASH = 16  # hex digits of the entry's own SHA-256 kept in its name
+
 
 class ParsedCache:
     """Parquet copies of parsed tables under ``folder/parsed``."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder) / "parsed"
+        self._swept = False
 
-    def path(self, stem: str, sha256: str) -> Path:
-        return self.folder / f"{stem}-{sha256[:16]}.parquet"
+    def _pattern(self, stem: str, sha256: str) -> str:
+        return f"{stem}-{sha256}-*.parquet"
+
+    def entries(self, stem: str, sha256: str) -> list[Path]:
+        """The entries stored for this source file (normally one)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(self.folder.glob(self._pattern(stem, sha256)))
 
     def load(self, stem: str, sha256: str) -> pd.DataFrame | None:
-        """The cached table, or None when absent or unreadable."""
-        path = self.path(stem, sha256)
-        if not path.is_file():
-            return None
-        try:
-            return normalize_frame(pd.read_parquet(path), str(path))
-        except Exception:  # a damaged cache entry is only a slower run: parse again
-            path.unlink(missing_ok=True)
-            return None
+        """The cached table, or None when absent or when no entry matches its checksum."""
+        for path in self.entries(stem, sha256):
+            try:
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest()[:ENTRY_HASH] != path.stem.rsplit("-", 1)[-1]:
+                    raise ValueError("checksum mismatch")
+                return normalize_frame(pd.read_parquet(io.BytesIO(data)), str(path))
+            except Exception:  # a damaged entry is only a slower run: parse the source again
+                path.unlink(missing_ok=True)
+        return None
 
-    def store(self, stem: str, sha256: str, frame: pd.DataFrame) -> None:
+    def store(self, stem: str, sha256: str, frame: pd.DataFrame) -> Path | None:
         """Write the table atomically; a failure to write only costs speed next time."""
-        path = self.path(stem, sha256)
+        tmp = self.folder / f".{stem}-{sha256[:16]}.{os.getpid()}.tmp"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.folder)
-            os.close(fd)
+            self._sweep()
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            data = buffer.getvalue()
+            path = self.folder / f"{stem}-{sha256}-{hashlib.sha256(data).hexdigest()[:ENTRY_HASH]}.parquet"
             try:
-                frame.to_parquet(tmp, index=False)
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
                 os.replace(tmp, path)
             finally:
-                Path(tmp).unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
+            return path
         except OSError:
-            pass
+            return None
+
+    def _sweep(self) -> None:
+        """Delete temporary files of processes that no longer run (killed mid-write)."""
+        if self._swept:
+            return
+        self._swept = True
+        for tmp in self.folder.glob(".*.tmp"):
+            pid = tmp.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and not _alive(int(pid)):
+                tmp.unlink(missing_ok=True)
 
     def get_or_parse(self, stem: str, sha256: str, parse: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """The cached table, or ``parse()`` stored for next time."""
@@ -63,3 +97,13 @@ class ParsedCache:
             frame = parse()
             self.store(stem, sha256, frame)
         return frame
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -23,8 +23,10 @@ Example:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import lzma
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,57 @@ XPT_MAGIC = b"HEADER RECORD*******LIB"
 #: Every SAS transport file is made of 80-byte records (the last one padded).
 XPT_RECORD = 80
 CSV_MISSING = ("NA", "")
+#: Packaged row counts of CDC's table files (scripts/known_rows.py writes it).
+KNOWN_ROWS_FILE = Path(__file__).with_name("known_rows.tsv")
+#: Environment variable: another row-count TSV (stem, rows) to check against, or "off".
+KNOWN_ROWS_ENV = "NHANES_KNOWN_ROWS"
+
+
+def table_stem(path: str | Path) -> str:
+    """The CDC file name without its extension, upper case: ``demo_h.xpt`` -> ``DEMO_H``."""
+    name = Path(path).name
+    return name.split(".", 1)[0].upper()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_known_rows(path: str) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            stem, _, count = line.rstrip("\n").partition("\t")
+            if stem and not stem.startswith("#") and count.isdigit():
+                rows[stem.upper()] = int(count)
+    return rows
+
+
+def known_rows() -> dict[str, int]:
+    """{file stem: rows} of CDC's published table files; ``NHANES_KNOWN_ROWS`` overrides.
+
+    >>> known_rows()["DEMO_J"]
+    9254
+    """
+    choice = os.environ.get(KNOWN_ROWS_ENV, "")
+    if choice.lower() == "off":
+        return {}
+    try:
+        return _load_known_rows(choice or str(KNOWN_ROWS_FILE))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(
+            f"${KNOWN_ROWS_ENV}={choice}: cannot read this list of row counts ({exc}); set it to a "
+            "TSV file of 'stem<TAB>rows' lines, to 'off', or unset it") from None
+
+
+def check_row_count(frame: pd.DataFrame, path: str | Path) -> None:
+    """CorruptFileError when the file's row count differs from CDC's for that file."""
+    stem = table_stem(path)
+    expected = known_rows().get(stem)
+    if expected is not None and len(frame) != expected:
+        what = "truncated" if len(frame) < expected else "altered (extra rows)"
+        raise CorruptFileError(
+            f"table file {path} ({stem}) holds {len(frame):,} rows but CDC's {stem} has {expected:,}: "
+            f"the file is {what}. Delete it and copy or download it again (if CDC has published a new "
+            f"version of {stem}, set {KNOWN_ROWS_ENV}=off to skip this check)"
+        )
 
 
 def file_kind(path: str | Path) -> str:
@@ -64,13 +117,21 @@ def read_table_file(path: str | Path, *, require_seqn: bool = True) -> pd.DataFr
         raise CorruptFileError(f"{path}: no such file; check the data folder or re-download it")
     if path.stat().st_size == 0:
         raise CorruptFileError(f"{path}: the file is empty (0 bytes); delete it and download or copy it again")
-    frame = _read_xpt(path) if kind == "xpt" else _read_csv(path, compressed=kind == "csv.xz")
+    try:
+        frame = _read_xpt(path) if kind == "xpt" else _read_csv(path, compressed=kind == "csv.xz")
+    except OSError as exc:
+        raise CorruptFileError(
+            f"table file {path} ({table_stem(path)}) cannot be read: {exc.strerror or exc}. "
+            "Check its permissions, or copy or download it again"
+        ) from None
     if require_seqn and "SEQN" not in frame.columns:
         raise CorruptFileError(
             f"{path}: the table has no SEQN column (columns: {', '.join(map(str, frame.columns[:8]))}...); "
             "NHANES participant tables are keyed by SEQN: check that this is the right file"
         )
-    return normalize_frame(frame, str(path))
+    frame = normalize_frame(frame, str(path))
+    check_row_count(frame, path)
+    return frame
 
 
 # --- XPT -------------------------------------------------------------------------------
@@ -119,12 +180,33 @@ def _read_csv(path: Path, compressed: bool) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise CorruptFileError(f"{path}: not a valid CSV table ({exc}); copy or download it again") from exc
+    _check_numeric_columns(frame, quoted, path)
     return _type_columns(frame, quoted)
+
+
+def _check_numeric_columns(frame: pd.DataFrame, quoted: list[str], path: Path) -> None:
+    """A column of bare (unquoted) cells is numeric: text in it is damage, not a text column."""
+    text = set(quoted)
+    for name in frame.columns:
+        col = frame[name]
+        if name in text or col.dtype.kind in "fiub":
+            continue
+        numbers = pd.to_numeric(col, errors="coerce")
+        bad = numbers.isna() & col.notna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise CorruptFileError(
+                f"table {table_stem(path)} (file {path}), column {name}: row {row + 1} (line {row + 2} "
+                f"of the file) holds the text {str(col.iloc[row])[:40]!r} in a numeric column "
+                f"({int(bad.sum())} such cells). The file is damaged or edited; copy or download it again"
+            )
 
 
 def _csv_text(path: Path, compressed: bool) -> str:
     try:
         raw = lzma.open(path).read() if compressed else path.read_bytes()
+    except PermissionError:
+        raise
     except (lzma.LZMAError, EOFError, OSError) as exc:
         raise CorruptFileError(
             f"{path}: the compressed file cannot be read ({exc}); it is truncated or not xz. "

@@ -29,11 +29,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhanes_study.errors import DataError, MissingTableError
+from nhanes_study.errors import CorruptFileError, DataError, DownloadError, MissingTableError
 from nhanes_study.nhanes import readers
 from nhanes_study.nhanes.cycles import Cycle, get_cycle
 from nhanes_study.nhanes.download import RetryPolicy, download_file
-from nhanes_study.nhanes.files import HashMemo, exclusive_lock, read_checksums, record_checksum, sha256_file
+from nhanes_study.nhanes.files import exclusive_lock, read_checksums, record_checksum, sha256_file
 
 DATA_DIR_ENV = "NHANES_DATA_DIR"
 CACHE_DIR_ENV = "NHANES_CACHE_DIR"
@@ -76,6 +76,21 @@ class _Source:
         """The table of one cycle as a typed DataFrame (see readers.read_table_file)."""
         return readers.read_table_file(self.locate(table, cycle))
 
+    def read_verified(self, table: str, cycle: Cycle | str, sha256: str) -> pd.DataFrame:
+        """The table, read from a file whose bytes still hash to ``sha256`` after the read.
+
+        A file replaced or edited between its hash and its parse would otherwise be used
+        while provenance shows the hash of other bytes.
+        """
+        frame = self.read(table, cycle)
+        path = self.locate(table, cycle)
+        if _hash(path) != sha256:
+            raise DataError(
+                f"table {table.upper()} file {path} changed while it was being read (its SHA-256 "
+                "differs from the one recorded a moment before); make sure nothing writes into the "
+                "data folder during a run, and run again")
+        return frame
+
     def record(self, table: str, cycle: Cycle | str) -> FileRecord:
         """Provenance (path, SHA-256, size) of the file that holds the table."""
         cycle = get_cycle(cycle)
@@ -102,7 +117,6 @@ class LocalFolderSource(_Source):
                 f"(or set {DATA_DIR_ENV}) to a folder of NHANES files, or leave both unset to download from CDC"
             )
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        self._memo = HashMemo(self.cache_dir)
         self._names: dict[str, str] | None = None
 
     def __repr__(self) -> str:
@@ -137,7 +151,17 @@ class LocalFolderSource(_Source):
         )
 
     def _sha256(self, path: Path) -> tuple[str, int]:
-        return self._memo.sha256(path)
+        # Hashed on every run, never remembered by size and mtime: a file edited in place
+        # with both kept must not be taken for the file it replaced.
+        return _hash(path), path.stat().st_size
+
+
+def _hash(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        raise CorruptFileError(f"table file {path} cannot be read: {exc.strerror or exc}; check its "
+                               "permissions, or copy or download it again") from None
 
 
 def _cycles_present(names: dict[str, str], table: str) -> list[Cycle]:
@@ -164,9 +188,9 @@ class CdcSource(_Source):
     def __init__(self, cache_dir: str | Path, base_url: str | None = None, progress: bool = True,
                  retry: RetryPolicy | None = None):
         self.cache_dir = Path(cache_dir).expanduser()
-        self.base_url = base_url
+        self.base_url = _check_base_url(base_url)
         self.progress = progress
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_env()
         self._verified: dict[Path, str] = {}
 
     def __repr__(self) -> str:
@@ -187,6 +211,17 @@ class CdcSource(_Source):
                                    progress=self.progress, what=what)
         self._verified[dest] = digest
         return dest
+
+    def read(self, table: str, cycle: Cycle | str) -> pd.DataFrame:
+        """The cached table; a cached file that reads as damaged is deleted, so a rerun fetches it."""
+        path = self.locate(table, cycle)
+        try:
+            return readers.read_table_file(path)
+        except CorruptFileError as exc:
+            path.unlink(missing_ok=True)
+            record_checksum(path.parent, path.name, None)
+            self._verified.pop(path, None)
+            raise CorruptFileError(f"{exc} (the downloaded copy was deleted: run again to download it anew)") from None
 
     def _cached_ok(self, dest: Path) -> bool:
         """Check a cached file against SHA256SUMS; a file with no line yet is recorded."""
@@ -252,6 +287,22 @@ def data_folders(data_dir=None) -> list[Path]:
         return [Path(data_dir)]
     env = os.environ.get(DATA_DIR_ENV) or ""
     return [Path(p) for p in env.split(os.pathsep) if p.strip()]
+
+
+def _check_base_url(base_url: str | None) -> str | None:
+    """The download root, after checking it is an http(s) address (DownloadError if not)."""
+    from urllib.parse import urlsplit
+
+    from nhanes_study.nhanes.cycles import BASE_URL_ENV, cdc_base_url
+
+    url = cdc_base_url(base_url)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        where = "base_url" if base_url else f"${BASE_URL_ENV}"
+        raise DownloadError(
+            f"the download address {url!r} (from {where}) is not an http:// or https:// address "
+            f"with a host name; fix it (e.g. https://wwwn.cdc.gov) or unset {BASE_URL_ENV}")
+    return base_url
 
 
 def open_source(data_dir: str | Path | None = None, cache_dir: str | Path | None = None, *,

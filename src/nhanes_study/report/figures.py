@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from nhanes_study.outputs import safe_path
 from nhanes_study.report import format as fmt
 
 DPI = 200
@@ -125,7 +127,7 @@ def _panel_letter(i: int) -> str:
 
 
 def _save(fig: Figure, out_dir: Path, key: str) -> dict[str, Path]:
-    paths = {"png": out_dir / f"{key}.png", "svg": out_dir / f"{key}.svg"}
+    paths = {"png": safe_path(out_dir, f"{key}.png"), "svg": safe_path(out_dir, f"{key}.svg")}
     fig.savefig(paths["png"], format="png", dpi=DPI, metadata=PNG_METADATA)
     # The constrained layout is solved once (by the PNG draw) and then frozen: solving it
     # again for the SVG cost about as much as drawing, and gives the same positions.
@@ -302,6 +304,13 @@ def _jobs(doc: dict, out_dir: Path) -> list[tuple]:
 _DOC: dict | None = None  # the document being drawn, shared with forked workers
 
 
+def _worker_signals() -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the pool (terminate), the
+    workers themselves ignore SIGINT and die quietly on the pool's SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _draw(job: tuple) -> FigureFile:
     function, args = job
     with matplotlib.rc_context():
@@ -325,7 +334,8 @@ def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None) -
     _DOC = doc
     try:
         if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)),
+                                                          initializer=_worker_signals) as pool:
                 return pool.map(_draw, jobs, chunksize=1)
         return [_draw(job) for job in jobs]
     finally:

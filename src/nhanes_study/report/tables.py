@@ -16,6 +16,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from nhanes_study.outputs import safe_path
 from nhanes_study.report import format as fmt
 
 
@@ -431,7 +432,7 @@ def write_tables(doc: dict, out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = all_tables(doc)
-    paths = [write_csv(t, out_dir / f"{t.key}.csv") for t in tables]
+    paths = [write_csv(t, safe_path(out_dir, f"{t.key}.csv")) for t in tables]
     if tables:
         paths.append(write_xlsx(tables, out_dir / "tables.xlsx"))
         paths.append(write_docx(tables, out_dir / "tables.docx"))
