@@ -64,6 +64,7 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
                    "lonely_psu": study.design.lonely_psu},
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
+        "report": study.report.as_dict(),
     }
 
 

@@ -421,16 +421,17 @@ def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = 
     title = study.get("title") or study.get("name", "NHANES study")
     by_key = {f.key: f for f in figures}
     nav = "".join(f'<li><a href="#{k}">{e(t)}</a></li>' for k, t in SECTIONS)
-    body = {
-        "methods": "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
-        "pricssa": _pricssa_html(doc),
-        "flowchart": _figure_html(by_key["figure1"]) if "figure1" in by_key else "<p>No flowchart.</p>",
-        "tables": _tables_html(doc),
-        "figures": _figures_html(figures),
-        "reproduction": _reproduction_html(doc),
-        "warnings": _warnings_html(doc),
-        "provenance": _provenance_html(doc, run_info),
-    }
+    with fmt.report_style(doc):  # numbers printed as the study's [report] says, as in the table files
+        body = {
+            "methods": "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
+            "pricssa": _pricssa_html(doc),
+            "flowchart": _figure_html(by_key["figure1"]) if "figure1" in by_key else "<p>No flowchart.</p>",
+            "tables": _tables_html(doc),
+            "figures": _figures_html(figures),
+            "reproduction": _reproduction_html(doc),
+            "warnings": _warnings_html(doc),
+            "provenance": _provenance_html(doc, run_info),
+        }
     meta = (f"Study {study.get('name', '')}; NHANES {_list(study.get('cycles', []))}; profiles "
             f"{', '.join(_profiles(doc))}. Every number on this page is read from results.json; the profile "
             f"beside each table and figure says which settings produced it.")

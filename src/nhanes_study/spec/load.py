@@ -11,6 +11,7 @@ from nhanes_study.nhanes.cycles import get_cycle
 from nhanes_study.spec import analyses as sections
 from nhanes_study.spec.data import read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
+from nhanes_study.spec.report import read_report
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import PROFILE_NAMES, Study
 from nhanes_study.spec.variables import read_variables
@@ -43,7 +44,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     root = Section(path, "", data)
     root.only("study", "data", "exclusions", "profiles", "design", "exposure", "outcomes", "missing",
               "variables", "table1", "models", "subgroups", "curves", "thresholds", "published",
-              "reproduction")
+              "reproduction", "report")
 
     study = root.section("study")
     study.only("name", "title", "cycles", "profiles", "seed")
@@ -73,6 +74,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     thresholds = sections.read_thresholds(root, names, outcomes, miss_label)
     published = sections.read_published(root, names)
     note = sections.read_reproduction(root.section("reproduction", None))
+    report = read_report(root.section("report", None))
 
     return Study(
         path=path, text=text, sha256=sha256,
@@ -83,5 +85,5 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         missing_continuous=miss_cont, missing_categorical_label=miss_label,
         variables=variables, table1=table1, models=models, subgroups=subgroups,
         curves=curves, thresholds=thresholds, published=published,
-        reproduction_note=note,
+        reproduction_note=note, report=report,
     )

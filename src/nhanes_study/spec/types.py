@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nhanes_study.spec.report import ReportSettings
+
 PROFILE_NAMES = ("paper", "design")
 EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in")
 KINDS = ("continuous", "categorical")
@@ -173,6 +175,7 @@ class Study:
     thresholds: tuple[Threshold, ...]
     published: tuple[Published, ...]
     reproduction_note: str = ""
+    report: ReportSettings = ReportSettings()
 
     @property
     def raw_variables(self) -> tuple[str, ...]:
