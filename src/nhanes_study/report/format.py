@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -205,3 +206,15 @@ def mark(flag: bool | None) -> str:
 def label(doc: dict, name: str) -> str:
     """A study variable's label from the results document (its name if it has none)."""
     return doc.get("labels", {}).get(name, name)
+
+
+_UNIT_POWER = re.compile(r"\b(k?m|cm|mm|dm|µm|ft|in)([23])\b")
+
+
+def units(text: str) -> str:
+    """Powers of units as superscripts, as a journal types them: 'BMD (g/cm2)' -> 'BMD (g/cm²)'.
+
+    >>> units("BMI (kg/m2)"), units("Lumbar BMD (g/cm2)"), units("MCQ220")
+    ('BMI (kg/m²)', 'Lumbar BMD (g/cm²)', 'MCQ220')
+    """
+    return _UNIT_POWER.sub(lambda m: m.group(1) + {"2": "²", "3": "³"}[m.group(2)], text)
