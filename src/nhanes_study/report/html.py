@@ -72,6 +72,7 @@ figcaption .profile{display:inline-block;margin-left:.5rem;padding:0 .4rem;borde
 figure img{max-width:100%;height:auto;display:block}
 #figure1 img{max-width:760px}
 table{border-collapse:collapse;font-family:Arial,Helvetica,sans-serif;font-size:.8rem;margin:.3rem 0}
+main table{display:block;max-width:100%;overflow-x:auto}
 thead th{border-top:2px solid #000;border-bottom:1px solid #000;text-align:left;padding:.25rem .45rem;
  vertical-align:bottom}
 tbody td{padding:.18rem .45rem;vertical-align:top}
