@@ -276,3 +276,13 @@ def test_table2_layout_unchanged_by_cells():
     """Cells are text to the layout code: a table compares equal to plain strings."""
     t = table2_table(results_document(), "paper")
     assert t.rows[0][1] == "0.0061 (0.0044, 0.0078) <0.001" and isinstance(t.rows[0][1], str)
+
+
+@pytest.mark.parametrize("module", ["nhanes_study.report.format", "nhanes_study.report.columns",
+                                    "nhanes_study.report.footnotes", "nhanes_study.spec.report"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
