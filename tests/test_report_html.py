@@ -232,3 +232,12 @@ def test_reference_study_carries_its_reproduction_note():
 
     note = load_study(default_study_path()).reproduction_note
     assert "race entered as its numeric NHANES code" in note and "docs/reproduction.md" in note
+
+
+def test_report_prints_as_the_report_section_says(figures):
+    doc = results_document()
+    doc["report"] = {"p_digits": 6, "p_threshold": 0.000001, "estimate_columns": "separate"}
+    page = render_report(doc, figures, {"seconds": 1.0})
+    assert "<th>Model 1 β</th><th>Model 1 95% CI</th><th>Model 1 P</th>" in page
+    assert "<td class=\"num\">0.0061</td><td class=\"num\">(0.0044, 0.0078)</td><td class=\"num\">&lt;0.000001</td>" in page
+    assert "P for interaction 0.034500" in page

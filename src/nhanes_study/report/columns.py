@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from nhanes_study.report.format import Cell, Part
+from nhanes_study.report.format import Cell, Part, style
 from nhanes_study.report.tables import Table
 
 # What a combined header says of its cells, dropped when the cells are split.
@@ -81,3 +81,8 @@ def separate(table: Table) -> Table:
 def numeric(table: Table) -> tuple[Table, list[list[Part | None]]]:
     """Every number in a column of its own, with the `Part` behind each cell (None for text)."""
     return _spread(table, "parts", lambda p: p.name, lambda p: p)
+
+
+def as_chosen(table: Table) -> Table:
+    """The table with estimate columns as the study's `[report] estimate_columns` says."""
+    return separate(table) if style()["estimate_columns"] == "separate" else table

@@ -24,6 +24,7 @@ import html
 from pathlib import Path
 
 from nhanes_study.report import format as fmt
+from nhanes_study.report.columns import as_chosen
 from nhanes_study.report.figures import FigureFile, render_figures
 from nhanes_study.report.tables import Table, all_tables, reproduction_table
 
@@ -342,7 +343,7 @@ def _tables_html(doc: dict) -> str:
     tables.sort(key=lambda t: (t.key.split("_", 1)[0], order.get(t.key.split("_", 1)[-1], len(order))))
     if not tables:
         return "<p>The results document holds no tables.</p>"
-    return "".join(_table_html(t, t.key.split("_", 1)[-1] if "_" in t.key else None) for t in tables)
+    return "".join(_table_html(as_chosen(t), t.key.split("_", 1)[-1] if "_" in t.key else None) for t in tables)
 
 
 def _figures_html(figures: list[FigureFile]) -> str:
@@ -356,7 +357,7 @@ def _figures_html(figures: list[FigureFile]) -> str:
 def _reproduction_html(doc: dict) -> str:
     if not doc.get("reproduction"):
         return "<p>No published numbers were given in the study file.</p>"
-    table = _table_html(reproduction_table(doc), None, marks=True, element_id="reproduction-table")
+    table = _table_html(as_chosen(reproduction_table(doc)), None, marks=True, element_id="reproduction-table")
     note = doc["study"].get("reproduction_note")
     return table + (f'<p class="note" id="reproduction-note">{e(note)}</p>' if note else "")
 

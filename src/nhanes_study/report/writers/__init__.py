@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nhanes_study.report import format as fmt
-from nhanes_study.report.columns import separate
+from nhanes_study.report.columns import as_chosen
 from nhanes_study.report.tables import Table, all_tables, reproduction_table
 from nhanes_study.report.tidy import write_tidy
 from nhanes_study.report.writers.csv_writer import write_csv, write_notes_csv
@@ -51,12 +51,10 @@ def write_tables(doc: dict, out_dir: str | Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     with fmt.report_style(doc):
         tables = every_table(doc)
-        style = fmt.style()
-        shown = [separate(t) if style["estimate_columns"] == "separate" else t for t in tables]
-        paths = [write_csv(t, out_dir / f"{t.key}.csv") for t in shown]
+        paths = [write_csv(as_chosen(t), out_dir / f"{t.key}.csv") for t in tables]
         if tables:
             paths.append(write_notes_csv(tables, out_dir / "notes.csv"))
             paths.append(write_xlsx(tables, out_dir / "tables.xlsx"))
-            paths.append(write_docx(tables, out_dir / "tables.docx", style))
+            paths.append(write_docx(tables, out_dir / "tables.docx"))
         paths += write_tidy(doc, out_dir / "tidy")
     return paths

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from nhanes_study.report import format as fmt
-from nhanes_study.report.columns import separate
+from nhanes_study.report.columns import as_chosen
 from nhanes_study.report.footnotes import footnote_markers
 from nhanes_study.report.tables import Table
 
@@ -244,14 +244,14 @@ def _add_table(document, table: Table, font: str, size: float) -> None:
         _run(paragraph, note, font, size - 0.5)
 
 
-def write_docx(tables: list[Table], path: Path, style: dict | None = None) -> Path:
-    """Every table in one DOCX, each on its own page (landscape when it is wide)."""
+def write_docx(tables: list[Table], path: Path) -> Path:
+    """Every table in one DOCX, each on its own page (landscape when it is wide), in the
+    font and size of the `[report]` settings in force (`format.report_style`)."""
     from docx import Document
 
-    style = style or fmt.style()
+    style = fmt.style()
     document = Document()
     for table in tables:
-        shown = separate(table) if style["estimate_columns"] == "separate" else table
-        _add_table(document, shown, style["font"], float(style["font_size"]))
+        _add_table(document, as_chosen(table), style["font"], float(style["font_size"]))
     document.save(path)
     return path
