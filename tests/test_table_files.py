@@ -16,10 +16,12 @@ from nhanes_study.report import format as fmt
 from nhanes_study.report.tables import table2_table
 from nhanes_study.report.writers import every_table, write_tables
 from nhanes_study.report.footnotes import footnote_markers
-from nhanes_study.report.writers.docx_writer import column_widths, text_width_in
+from nhanes_study.report.writers.docx_writer import column_widths
+from nhanes_study.report.writers.text_metrics import SAFETY, text_width_in
 from tests.results_fixture import N, T2_DESIGN_LUMBAR_M3, T2_PAPER_THORACIC_M1, results_document
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+TIMES = "Times New Roman"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,17 @@ def test_cells_carry_their_numbers():
 # ---------------------------------------------------------------------------- DOCX
 
 
+def test_text_widths_from_the_fonts_metrics():
+    # Times-Roman advance widths (Adobe AFM): "0" 500, "." 250, "±" 564, "−" 564 per 1000 em.
+    assert text_width_in("0.0", 9, font=TIMES) == pytest.approx((500 + 250 + 500) / 1000 * 9 / 72 * SAFETY)
+    assert text_width_in("±\u2212", 10, font=TIMES) == pytest.approx(2 * 564 / 1000 * 10 / 72 * SAFETY)
+    # Times-Bold "W" is 1000; Helvetica (Arial) "a" is 556.
+    assert text_width_in("W", 12, bold=True, font=TIMES) == pytest.approx(12 / 72 * SAFETY)
+    assert text_width_in("a", 12, font="Arial") == pytest.approx(0.556 * 12 / 72 * SAFETY)
+    # Any other font: DejaVu Serif, wider than Times.
+    assert text_width_in("Characteristic", 9, font="Calibri") > text_width_in("Characteristic", 9, font=TIMES)
+
+
 def test_docx_has_every_table_with_title(docx, written):
     titles = _titles(docx)
     assert len(docx.tables) == len(every_table(written[1])) == 12
@@ -111,13 +124,13 @@ def test_docx_widths_fixed_and_no_word_broken(docx):
                 indent = cell.paragraphs[0].paragraph_format.left_indent
                 room = widths[j].inches - 0.1 - (indent.inches if indent else 0)
                 for word in cell.text.split():
-                    assert text_width_in(word, size, bool(cell.paragraphs[0].runs[0].bold)) <= room, word
+                    assert text_width_in(word, size, bool(cell.paragraphs[0].runs[0].bold), TIMES) <= room, word
 
 
 def test_docx_first_column_fits_characteristic(docx):
     first = docx.tables[0]
     assert first.cell(0, 0).text == "Characteristic"
-    assert first.columns[0].width.inches > text_width_in("Characteristic", 9, bold=True) + 0.1
+    assert first.columns[0].width.inches > text_width_in("Characteristic", 9, bold=True, font=TIMES) + 0.1
 
 
 def test_docx_wide_tables_in_landscape_sections(docx):
@@ -141,7 +154,7 @@ def test_docx_font_and_size(docx, written):
         assert len(size) == 1
         sizes.append(size.pop().pt)
         if sizes[-1] < 9:
-            narrow, _ = column_widths(layout, 9.0, footnote_markers(layout).cells)
+            narrow, _ = column_widths(layout, 9.0, footnote_markers(layout).cells, TIMES)
             assert sum(narrow) > 9.0 and sizes[-1] >= 7
     assert sizes.count(9.0) >= len(sizes) - 2
 
@@ -279,7 +292,8 @@ def test_table2_layout_unchanged_by_cells():
 
 
 @pytest.mark.parametrize("module", ["nhanes_study.report.format", "nhanes_study.report.columns",
-                                    "nhanes_study.report.footnotes", "nhanes_study.spec.report"])
+                                    "nhanes_study.report.footnotes", "nhanes_study.spec.report",
+                                    "nhanes_study.report.writers.text_metrics"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

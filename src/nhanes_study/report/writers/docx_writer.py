@@ -11,20 +11,20 @@
 * Notes under the table, with footnote markers (a, b, c) on the cells they explain.
 * `estimate_columns = "separate"`: β, 95% CI and P in columns of their own.
 
-Text widths are measured with the DejaVu Serif font that matplotlib ships, which is wider
-than Times New Roman and Arial, so a fitted width is never too narrow for those.
+Text widths come from the font's metrics (`text_metrics`): Times New Roman and Arial from
+Adobe's Times and Helvetica metrics that matplotlib ships, other fonts from the wider DejaVu
+Serif, so a fitted width is not too narrow.
 """
 
 from __future__ import annotations
 
-import warnings
-from functools import lru_cache
 from pathlib import Path
 
 from nhanes_study.report import format as fmt
 from nhanes_study.report.columns import as_chosen
 from nhanes_study.report.footnotes import footnote_markers
 from nhanes_study.report.tables import Table
+from nhanes_study.report.writers.text_metrics import text_width_in
 
 MARGIN_IN = 1.0
 PORTRAIT_IN = (8.5, 11.0)        # US Letter
@@ -32,40 +32,19 @@ CELL_MARGIN_IN = 0.05            # left and right margin inside each cell (Word'
 CELL_PADDING_IN = 2 * CELL_MARGIN_IN
 SLACK_IN = 0.04
 INDENT_PT = 9.0
-MIN_SIZE_PT = 7.0                # a table too wide at the chosen size is set smaller, down to this
+MIN_SIZE_PT = 7.0
+LABEL_MIN_IN = 1.25              # the first column wraps no narrower than this when there is room                # a table too wide at the chosen size is set smaller, down to this
 RULE_OUTER, RULE_INNER = 8, 4    # border sizes in eighths of a point: 1 pt and 0.5 pt
 
 
 # ---------------------------------------------------------------------------- widths
 
 
-@lru_cache(maxsize=2)
-def _font(bold: bool):
-    from matplotlib import get_data_path
-    from matplotlib.ft2font import FT2Font
-
-    name = "DejaVuSerif-Bold.ttf" if bold else "DejaVuSerif.ttf"
-    return FT2Font(str(Path(get_data_path()) / "fonts" / "ttf" / name))
-
-
-@lru_cache(maxsize=4096)
-def text_width_in(text: str, size_pt: float, bold: bool = False) -> float:
-    """Width of one line of text in inches at size_pt (0 for empty text)."""
-    if not text:
-        return 0.0
-    font = _font(bold)
-    font.set_size(size_pt, 72)
-    with warnings.catch_warnings():  # a glyph the font lacks (✓) is measured as nothing
-        warnings.simplefilter("ignore")
-        font.set_text(text, 0.0)
-    return font.get_width_height()[0] / 64 / 72
-
-
 def _words(text: str) -> list[str]:
     return text.split() or [""]
 
 
-def column_widths(table: Table, size_pt: float, markers: dict) -> tuple[list[float], list[float]]:
+def column_widths(table: Table, size_pt: float, markers: dict, font: str = "") -> tuple[list[float], list[float]]:
     """(narrowest, natural) width of each column in inches: longest word, longest line."""
     narrow, natural = [], []
     for j, head in enumerate(table.header):
@@ -74,34 +53,44 @@ def column_widths(table: Table, size_pt: float, markers: dict) -> tuple[list[flo
                                         for i, row in enumerate(table.rows)]
         extra = CELL_PADDING_IN + SLACK_IN
         indent = INDENT_PT / 72 if j == 0 and any(r[0].startswith("  ") for r in table.rows) else 0
-        narrow.append(max(text_width_in(w, size_pt, bold) for t, bold in texts for w in _words(t)) + extra + indent)
-        natural.append(max(text_width_in(t, size_pt, bold) for t, bold in texts) + extra + indent)
+        narrow.append(max(text_width_in(w, size_pt, bold, font) for t, bold in texts for w in _words(t))
+                      + extra + indent)
+        natural.append(max(text_width_in(t, size_pt, bold, font) for t, bold in texts) + extra + indent)
     return narrow, natural
 
 
-def fit_widths(table: Table, size_pt: float, markers: dict) -> tuple[list[float], bool, float]:
+def fit_widths(table: Table, size_pt: float, markers: dict, font: str = "") -> tuple[list[float], bool, float]:
     """Column widths in inches, whether the table needs a landscape page, and its font size.
 
-    Columns get their natural width when it fits; else every column keeps at least its
-    longest word and the rest of the page is shared in proportion to what each lacks.
+    Columns get their natural width when it fits; else the number columns keep theirs and
+    the first column (labels) wraps, when that fits; else the labels wrap to their longest
+    word, every other column keeps at least its longest word, and the rest of the page is
+    shared among those in proportion to what each lacks.
     A table whose words alone do not fit a portrait page, or that would wrap to more than
     about two lines per cell on it, goes landscape. A table whose words do not fit a
     landscape page either is set smaller, half a point at a time down to MIN_SIZE_PT.
     """
     portrait = PORTRAIT_IN[0] - 2 * MARGIN_IN
     landscape_width = PORTRAIT_IN[1] - 2 * MARGIN_IN
-    narrow, natural = column_widths(table, size_pt, markers)
+    narrow, natural = column_widths(table, size_pt, markers, font)
     while sum(narrow) > landscape_width and size_pt - 0.5 >= MIN_SIZE_PT:
         size_pt -= 0.5
-        narrow, natural = column_widths(table, size_pt, markers)
+        narrow, natural = column_widths(table, size_pt, markers, font)
     landscape = sum(narrow) > portrait or sum(natural) > 2 * portrait
     page = landscape_width if landscape else portrait
+    # Labels wrap no narrower than LABEL_MIN_IN (or their one line) while the rest still fits.
+    label_floor = min(natural[0], max(narrow[0], LABEL_MIN_IN))
+    if label_floor + sum(narrow[1:]) <= page:
+        narrow = [label_floor] + narrow[1:]
     if sum(natural) <= page:
         return natural, landscape, size_pt
     if sum(narrow) >= page:
         return narrow, landscape, size_pt
-    share = (page - sum(narrow)) / (sum(natural) - sum(narrow))
-    return [lo + (hi - lo) * share for lo, hi in zip(narrow, natural)], landscape, size_pt
+    if narrow[0] + sum(natural[1:]) <= page:  # numbers unwrapped; the labels' column takes the rest
+        return [page - sum(natural[1:])] + natural[1:], landscape, size_pt
+    # The labels wrap to their longest word; the other columns share what is left.
+    share = (page - sum(narrow)) / (sum(natural[1:]) - sum(narrow[1:]))
+    return narrow[:1] + [lo + (hi - lo) * share for lo, hi in zip(narrow[1:], natural[1:])], landscape, size_pt
 
 
 # ---------------------------------------------------------------------------- XML pieces
@@ -209,7 +198,7 @@ def _add_table(document, table: Table, font: str, size: float) -> None:
     from docx.shared import Pt, Twips
 
     markers = footnote_markers(table)
-    inches, landscape, size = fit_widths(table, size, markers.cells)
+    inches, landscape, size = fit_widths(table, size, markers.cells, font)
     widths = [Twips(int(w * 1440)) for w in inches]  # Word keeps widths in twips; rounded down to fit
     section = document.sections[-1] if not document.paragraphs else document.add_section()
     _page(section, landscape)
