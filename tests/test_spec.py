@@ -126,3 +126,15 @@ def test_report_section_defaults_and_choices(tmp_path):
 def test_report_section_mistakes(tmp_path, lines, field, words):
     msg = error_of(tmp_path, REFERENCE + f"\n[report]\n{lines}\n")
     assert field in msg and words in msg
+
+
+def test_report_section_goes_into_the_results_document(tmp_path):
+    from types import SimpleNamespace
+
+    from nhanes_study.pipeline import build_document
+
+    study = load_study(write(tmp_path, REFERENCE + '\n[report]\np_digits = 4\np_threshold = 0.0001\n'))
+    document = build_document(study, SimpleNamespace(files=[], recoded={}),
+                              SimpleNamespace(flowchart=lambda: {"start": 0, "steps": [], "final": 0}))
+    assert document["report"] == {"p_digits": 4, "p_threshold": 0.0001, "estimate_columns": "combined",
+                                  "font": "Times New Roman", "font_size": 9.0}

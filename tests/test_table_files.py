@@ -300,3 +300,11 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_xlsx_signed_numbers_keep_their_sign_format(written):
+    rep = load_workbook(written[0] / "tables.xlsx")["reproduction"]
+    header = [c.value for c in rep[1]]
+    relative = rep.cell(row=2, column=header.index("Relative difference") + 1)
+    assert relative.value == pytest.approx((0.0058 - 0.0061) / 0.0061)
+    assert relative.number_format == '+0.0%;"\u2212"0.0%;0.0%'

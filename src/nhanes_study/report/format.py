@@ -172,13 +172,17 @@ def general(value: float | None) -> Cell:
     return Cell(text, (Part("", text, value),))
 
 
+def _signed_format(pattern: str) -> str:
+    """An Excel number format with a sign: '+0.00;"−"0.00;0.00' (the minus sign quoted, as Excel wants)."""
+    return f'+{pattern};"{MINUS}"{pattern};{pattern}'
+
+
 def signed(value: float | None, digits: int = 4) -> Cell:
     """'+0.0012' / '−0.0012': a difference, with its sign ('0.0000' when it rounds to zero)."""
     if missing(value):
         return EMPTY
     text = _fixed(value, digits, "+")
-    return Cell(text, (Part("", text, value, "+" + _decimal_format(digits) + ";" + MINUS + _decimal_format(digits)
-                             + ";" + _decimal_format(digits)),))
+    return Cell(text, (Part("", text, value, _signed_format(_decimal_format(digits))),))
 
 
 def percent_signed(fraction: float | None, digits: int = 1) -> Cell:
@@ -186,8 +190,7 @@ def percent_signed(fraction: float | None, digits: int = 1) -> Cell:
     if missing(fraction):
         return EMPTY
     text = _fixed(100 * fraction, digits, "+") + "%"
-    pattern = _decimal_format(digits) + "%"
-    return Cell(text, (Part("", text, fraction, f"+{pattern};{MINUS}{pattern};{pattern}"),))
+    return Cell(text, (Part("", text, fraction, _signed_format(_decimal_format(digits) + "%")),))
 
 
 def count(n: int | None) -> Cell:
