@@ -59,7 +59,7 @@ def _spread(table: Table, attribute: str, name_of, value_of) -> tuple[Table, lis
             pieces = _pieces(row[j], attribute) if j else []
             pad = len(names) - len(pieces)
             if pieces and pad >= 0:  # a cell of fewer numbers fills the first sub-columns
-                out += [text_of(p) for p in pieces] + [""] * pad
+                out += [_text_of(p) for p in pieces] + [""] * pad
                 vals += [value_of(p) for p in pieces] + [None] * pad
             else:  # text: in the first sub-column
                 out += [row[j]] + [""] * (len(names) - 1)
@@ -69,7 +69,7 @@ def _spread(table: Table, attribute: str, name_of, value_of) -> tuple[Table, lis
     return replace(table, header=tuple(header), rows=tuple(rows)), values
 
 
-def text_of(piece) -> str:
+def _text_of(piece) -> str:
     return piece.text if isinstance(piece, Part) else piece[1]
 
 
