@@ -99,20 +99,24 @@ def test_disk_full_in_a_writer_leaves_out_intact(proj, capsys, monkeypatch, writ
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    target = report_tables if writer == "write_docx" else pipeline.results
+    from nhanes_study.report import writers
+
+    target = writers if writer == "write_docx" else pipeline.results
     monkeypatch.setattr(target, writer, full)
     fails(proj, capsys, 5, "No space left on device", f"{proj['out']} was left as it was", "free some disk space")
 
 
 def test_half_written_file_then_failure_leaves_out_intact(proj, capsys, monkeypatch):
     """A writer that writes part of its file and then fails (as a full disk does)."""
-    real = report_tables.write_xlsx
+    from nhanes_study.report import writers
+
+    real = writers.write_xlsx
 
     def half(tables, path):
         path.write_bytes(b"PK\x03\x04 half")
         raise OSError(errno.EIO, "Input/output error", str(path))
 
-    monkeypatch.setattr(report_tables, "write_xlsx", half)
+    monkeypatch.setattr(writers, "write_xlsx", half)
     fails(proj, capsys, 5, "Input/output error", "tables.xlsx")
     assert real is not half
 
@@ -124,7 +128,9 @@ def test_names_cannot_escape_the_output_folder(tmp_path, monkeypatch):
     with pytest.raises(OutputError):
         outputs.safe_path(out, "/etc/passwd")
     table = report_tables.Table(key="../../escape", title="t", header=("a",), rows=[])
-    monkeypatch.setattr(report_tables, "all_tables", lambda doc: [table])
+    from nhanes_study.report import writers
+
+    monkeypatch.setattr(writers, "every_table", lambda doc: [table])
     with pytest.raises(OutputError, match="escape"):
         report_tables.write_tables({}, out / "tables")
     assert [p.name for p in tmp_path.rglob("*escape*")] == []

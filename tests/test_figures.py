@@ -28,6 +28,12 @@ def _groups(svg_path, prefix: str) -> list[ET.Element]:
     return [g for g in root.iter(f"{SVG}g") if g.get("id", "").startswith(prefix)]
 
 
+def _texts(svg_path) -> set[str]:
+    """Every text of the SVG as written in <text> elements (svg.fonttype = 'none')."""
+    root = ET.parse(svg_path).getroot()
+    return {"".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")}
+
+
 def _stroke(group: ET.Element) -> str:
     for el in group.iter(f"{SVG}path"):
         m = re.search(r"stroke:\s*(#[0-9a-f]{6})", el.get("style", ""))
@@ -71,7 +77,7 @@ def test_flowchart_draws_every_box_with_its_count(rendered):
     text = svg.read_text(encoding="utf-8")
     for number in ("29,400", "5,211", "10,942", "4,133", "988", "8,126"):
         assert any(number in label for label in fig.labels)
-        assert f"n = {number}" in text  # matplotlib keeps each text as a comment beside its glyphs
+        assert f"n = {number}" in text
     assert "Excluded: Age under 18 years" in fig.labels[7]
 
 
@@ -97,8 +103,7 @@ def test_by_sex_figure_uses_the_study_colours(rendered):
     colours = {g.get("id"): _stroke(g) for g in curves}
     assert colours["curve-a-0"] == "#ff0000" and colours["curve-a-1"] == "#0000ff"
     assert colours["curve-b-0"] == "#ff0000" and colours["curve-b-1"] == "#0000ff"
-    text = svg.read_text(encoding="utf-8")
-    assert "<!-- Male -->" in text and "<!-- Female -->" in text
+    assert {"Male", "Female"} <= _texts(svg)  # text kept as text, not paths
 
 
 def _paper_only() -> dict:
@@ -131,9 +136,7 @@ def test_by_race_figure_has_one_colour_per_level_and_a_legend(rendered):
     assert len({_stroke(g) for g in curves}) == len(RACE)
     root = ET.parse(svg).getroot()
     assert any(g.get("id", "").startswith("legend") for g in root.iter(f"{SVG}g"))
-    text = svg.read_text(encoding="utf-8")
-    for level in RACE:
-        assert f"<!-- {level} -->" in text
+    assert set(RACE) <= _texts(svg)
     assert [s.label for s in fig.series if s.kind == "curve" and s.panel == "a"] == list(RACE)
 
 
@@ -141,7 +144,7 @@ def test_renders_are_byte_identical(rendered, tmp_path):
     again = render_figures(results_document(), tmp_path)
     assert [f.key for f in again] == list(rendered)
     for f in again:
-        for kind in ("png", "svg"):
+        for kind in ("png", "svg", "pdf"):
             assert f.paths[kind].read_bytes() == rendered[f.key].paths[kind].read_bytes(), f"{f.key}.{kind} differs"
 
 
@@ -160,3 +163,64 @@ def test_only_the_flowchart_without_curves(tmp_path):
     for key in ("curves", "scatter"):
         del doc[key]
     assert [f.key for f in render_figures(doc, tmp_path)] == ["figure1"]
+
+
+# ---------------------------------------------------------------------------- journal formats
+
+
+def test_png_300_dpi_pdf_and_svg_text(rendered):
+    fig = rendered["figure2_paper"]
+    with Image.open(fig.paths["png"]) as img:
+        assert img.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert img.width == 8 * 300  # 8-inch wide figure
+    pdf = fig.paths["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/CreationDate" not in pdf and b"FontFile2" in pdf  # TrueType embedded
+    texts = _texts(fig.paths["svg"])
+    assert "Hemoglobin (g/dL)" in texts and "Thoracic spine BMD (g/cm²)" in texts  # units as typed
+    assert "<path id=\"DejaVuSans" not in fig.paths["svg"].read_text(encoding="utf-8")  # no glyphs as paths
+
+
+def test_captions_say_where_other_covariates_are_held(rendered):
+    overall = rendered["figure2_paper"].caption
+    assert "Other covariates (Age (years), Sex, Race/ethnicity, BMI (kg/m²)) are held at their means" in overall
+    by_sex = rendered["figure4_paper"].caption
+    assert "Other covariates (Age (years), Race/ethnicity, BMI (kg/m²)) are held at their means" in by_sex
+
+
+def test_only_the_formats_asked(tmp_path):
+    doc = _paper_only()
+    files = render_figures(doc, tmp_path, formats=("svg",))
+    assert all(set(f.paths) == {"svg"} for f in files)
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".svg"] * len(files)
+    with pytest.raises(ValueError, match="png, svg, pdf"):
+        render_figures(doc, tmp_path, formats=("gif",))
+
+
+SIX = ("Mexican American", "Other Hispanic", "Non-Hispanic White", "Non-Hispanic Black", "Non-Hispanic Asian",
+       "Other Race")
+
+
+def test_many_levels_drawn_as_small_multiples_sharing_axes(tmp_path):
+    doc = _paper_only()
+    for c in doc["curves"]:
+        if c["by"] == "race":
+            base = c["series"][0]
+            c["series"] = [dict(base, level=level, fit=[f + 0.02 * i for f in base["fit"]])
+                           for i, level in enumerate(SIX)]
+    files = {f.key: f for f in render_figures(doc, tmp_path, formats=("svg",))}
+    fig = files["figure5_paper"]
+    curves = [s for s in fig.series if s.kind == "curve"]
+    assert [(s.panel, s.label) for s in curves] == [(p, lvl) for p in "ab" for lvl in SIX]
+    assert len(_groups(fig.paths["svg"], "band-")) == 2 * len(SIX)
+    assert "one panel per level of Race/ethnicity" in fig.caption and "share their axes" in fig.caption
+    texts = _texts(fig.paths["svg"])
+    assert set(SIX) <= texts and "Hemoglobin (g/dL)" in texts
+    # Shared axes: outcome tick labels only on the first panel of a row, exposure ticks only on the bottom row.
+    all_texts = _all_texts(fig.paths["svg"])
+    assert all_texts.count("Thoracic spine BMD (g/cm²)") == 1 and all_texts.count("Hemoglobin (g/dL)") == 1
+    assert all_texts.count("12") == len(SIX)
+
+
+def _all_texts(svg_path) -> list[str]:
+    root = ET.parse(svg_path).getroot()
+    return ["".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")]

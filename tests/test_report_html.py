@@ -110,10 +110,10 @@ def test_nav_links_point_at_sections(elements):
 
 @pytest.mark.parametrize("text", [
     "0.0061 (0.0044, 0.0078) &lt;0.000001",          # Table 2, paper, thoracic, Model 1
-    "-0.0086 (-0.0123, -0.0050) 0.000003",           # Table 2, design, lumbar, Model 3
+    "−0.0086 (−0.0123, −0.0050) &lt;0.001",          # Table 2, design, lumbar, Model 3 (U+2212)
     "45.68 ± 15.43",                                 # Table 1 age overall
     "<td class=\"num\">49.88</td>",                  # Table 1 male % overall
-    "P for interaction 0.069000",                    # Table 3 Model 2
+    "P for interaction 0.069",                       # Table 3 Model 2
     "Other Race and Not recorded (n=363)",           # Table 4 level with its n
     "14.30 (12.35, 15.10)",                          # Table 5 K with bootstrap CI
     "<td class=\"indent\">&lt; K, β (95% CI) P</td>",  # Table 5 row, escaped
@@ -160,7 +160,7 @@ def test_reproduction_marks(page):
     section = page.split('<section id="reproduction">', 1)[1].split("</section>", 1)[0]
     assert section.count('<td class="ok">✓</td>') == 2 * 3  # thoracic inside, both CIs overlap, per profile
     assert section.count('<td class="bad">✗</td>') == 2 * 3  # lumbar beta, both turning points, per profile
-    assert "<td class=\"num\">11.9</td>" in section and "+2.40" in section and "-0.0003" in section
+    assert "<td class=\"num\">11.9</td>" in section and "+2.40" in section and "−0.0003" in section
 
 
 def test_every_warning_is_printed(page):
@@ -276,3 +276,12 @@ def test_undecided_expression_exclusions_are_said():
     doc = results_document()
     doc["flowchart"]["steps"][0].update(rule="RIDAGEYR < 20", undecided=7)
     assert any("7 kept because the rule could not be evaluated" in p for p in methods_paragraphs(doc))
+
+
+def test_report_prints_as_the_report_section_says(figures):
+    doc = results_document()
+    doc["report"] = {"p_digits": 6, "p_threshold": 0.000001, "estimate_columns": "separate"}
+    page = render_report(doc, figures, {"seconds": 1.0})
+    assert "<th>Model 1 β</th><th>Model 1 95% CI</th><th>Model 1 P</th>" in page
+    assert "<td class=\"num\">0.0061</td><td class=\"num\">(0.0044, 0.0078)</td><td class=\"num\">&lt;0.000001</td>" in page
+    assert "P for interaction 0.034500" in page

@@ -105,3 +105,36 @@ def test_missing_required_section(tmp_path):
     end = REFERENCE.index("[[outcomes]]")
     msg = error_of(tmp_path, REFERENCE[:start] + REFERENCE[end:])
     assert "exposure" in msg and "required" in msg
+
+
+def test_report_section_defaults_and_choices(tmp_path):
+    assert load_study(default_study_path()).report.as_dict() == {
+        "p_digits": 3, "p_threshold": 0.001, "estimate_columns": "combined", "font": "Times New Roman",
+        "font_size": 9.0}
+    text = REFERENCE + '\n[report]\np_digits = 6\np_threshold = 0.000001\nestimate_columns = "separate"\nfont_size = 10\n'
+    report = load_study(write(tmp_path, text)).report
+    assert (report.p_digits, report.p_threshold, report.estimate_columns, report.font_size) == (6, 1e-6, "separate", 10.0)
+
+
+@pytest.mark.parametrize("lines, field, words", [
+    ('estimate_columns = "split"', "[report].estimate_columns", "combined, separate"),
+    ("p_threshold = 0.0001", "[report].p_threshold", "p_digits of at least 4"),
+    ("p_digits = 0", "[report].p_digits", "between 1 and 10"),
+    ("font_size = 30", "[report].font_size", "between 6 and 14"),
+    ("p_digit = 3", "[report].p_digit", "did you mean 'p_digits'"),
+])
+def test_report_section_mistakes(tmp_path, lines, field, words):
+    msg = error_of(tmp_path, REFERENCE + f"\n[report]\n{lines}\n")
+    assert field in msg and words in msg
+
+
+def test_report_section_goes_into_the_results_document(tmp_path):
+    from types import SimpleNamespace
+
+    from nhanes_study.pipeline import build_document
+
+    study = load_study(write(tmp_path, REFERENCE + '\n[report]\np_digits = 4\np_threshold = 0.0001\n'))
+    document = build_document(study, SimpleNamespace(files=[], recoded={}),
+                              SimpleNamespace(flowchart=lambda: {"start": 0, "steps": [], "final": 0}))
+    assert document["report"] == {"p_digits": 4, "p_threshold": 0.0001, "estimate_columns": "combined",
+                                  "font": "Times New Roman", "font_size": 9.0}

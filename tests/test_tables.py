@@ -31,8 +31,8 @@ def test_table1_prints_weighted_mean_sd_and_percent(doc):
     t = table1_table(doc, "paper")
     assert t.header[1] == "Overall (n=8,126)"
     assert t.rows[0] == ("Age (years)", "45.68 ± 15.43", "41.00 ± 14.10", "42.00 ± 14.20", "43.00 ± 14.30",
-                         "44.00 ± 14.40", "0.012346")
-    assert t.rows[1][0] == "Sex (%)" and t.rows[1][-1] == "<0.000001"
+                         "44.00 ± 14.40", "0.012")
+    assert t.rows[1][0] == "Sex (%)" and t.rows[1][-1] == "<0.001"
     assert t.rows[2][:2] == ("  Male", "49.88")
     assert "Rao-Scott chi-square" in " ".join(table1_table(doc, "design").notes)
 
@@ -40,9 +40,9 @@ def test_table1_prints_weighted_mean_sd_and_percent(doc):
 def test_table2_matches_estimates_by_model_number(doc):
     t = table2_table(doc, "paper")
     assert t.rows[0][0] == "Thoracic spine BMD (g/cm2) (n=8,126)"
-    assert t.rows[0][1] == "0.0061 (0.0044, 0.0078) <0.000001"
+    assert t.rows[0][1] == "0.0061 (0.0044, 0.0078) <0.001"
     design = table2_table(doc, "design")
-    assert design.rows[1][3] == "-0.0086 (-0.0123, -0.0050) 0.000003"
+    assert design.rows[1][3] == "−0.0086 (−0.0123, −0.0050) <0.001"  # U+2212 minus signs
 
 
 def test_table2_cell_is_blank_when_an_estimate_is_missing(doc):
@@ -55,8 +55,8 @@ def test_table2_cell_is_blank_when_an_estimate_is_missing(doc):
 def test_subgroup_table_prints_levels_with_n_and_interaction_per_model(doc):
     t = subgroup_table(doc, "paper", "table3", "sex")
     assert t.title.startswith("Table 3.")
-    assert t.rows[0] == ("Thoracic spine BMD (g/cm2)", "P for interaction 0.034500", "P for interaction 0.069000",
-                         "P for interaction 0.103500")
+    assert t.rows[0] == ("Thoracic spine BMD (g/cm2)", "P for interaction 0.035", "P for interaction 0.069",
+                         "P for interaction 0.104")
     assert t.rows[1][0] == "  Male (n=4,052)"
     assert t.rows[2][0] == "  Female (n=4,074)"
     race = subgroup_table(doc, "design", "table4", "race")
@@ -72,9 +72,9 @@ def test_table5_rows_from_thresholds(doc):
     lumbar = next(x for x in doc["thresholds"] if x["profile"] == "paper" and x["outcome"] == "lumbar_bmd")
     b = lumbar["below"]
     assert rows["  < K, β (95% CI) P"][1] == fmt.beta_ci_p(b["estimate"], b["ci_low"], b["ci_high"], b["p"])
-    assert rows["  < K, β (95% CI) P"][1].startswith("-0.0220 (-0.0377, -0.0063)")
-    assert rows["Log-likelihood ratio test (1 df), P"] == ("0.014300", "0.044300")
-    assert rows["Davies test for a turning point, P"] == ("0.190000", "0.420000")
+    assert rows["  < K, β (95% CI) P"][1].startswith("−0.0220 (−0.0377, −0.0063)")
+    assert rows["Log-likelihood ratio test (1 df), P"] == ("0.014", "0.044")
+    assert rows["Davies test for a turning point, P"] == ("0.190", "0.420")
     assert rows["Number of participants"] == ("363", "363")
     assert "Race/ethnicity: Other Race and Not recorded" in t.title
     assert any("design df 14" in n for n in table5_table(doc, "design").notes)
@@ -94,9 +94,9 @@ def test_reproduction_table_marks_inside_ci(doc):
     t = reproduction_table(doc)
     first = t.rows[0]
     assert first[:6] == ("Table 2", "Thoracic spine BMD (g/cm2)", "Model 1", "paper", "beta",
-                         "0.0061 (0.0044, 0.0078) <0.000001")
-    assert first[6] == "0.0058 (0.0041, 0.0075) <0.000001"
-    assert first[7] == "-0.0003" and first[9] == "✓"
+                         "0.0061 (0.0044, 0.0078) <0.000001")  # the published p as printed
+    assert first[6] == "0.0058 (0.0041, 0.0075) <0.001"
+    assert first[7] == "−0.0003" and first[9] == "✓"
     lumbar = t.rows[2]
     assert lumbar[9] == "✗"
     turning = t.rows[1]
@@ -110,7 +110,7 @@ def test_write_tables_writes_csv_xlsx_docx(doc, tmp_path):
     assert "table5_paper.csv" in names and "tables.xlsx" in names and "tables.docx" in names
     with open(tmp_path / "table5_paper.csv", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0][0].startswith("Table 5.")
+    assert rows[0] == ["", "Thoracic spine BMD (g/cm2)", "Lumbar spine BMD (g/cm2)"]  # one header row
     assert ["  Turning point K (95% bootstrap CI)", "14.40 (12.10, 15.30)", "14.30 (12.35, 15.10)"] in rows
     from openpyxl import load_workbook
 

@@ -92,6 +92,7 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
         "design": design_record(study),
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
+        "report": study.report.as_dict(),
     }
 
 

@@ -1,4 +1,4 @@
-"""Figures 1-5 drawn from the results document alone, as PNG (200 dpi) and SVG.
+"""Figures 1-5 drawn from the results document alone, as PNG (300 dpi), SVG and PDF.
 
 * Figure 1 (`figure1`): the exclusion flowchart of `doc["flowchart"]`.
 * Figures 2, 3, ... (`figure2_<profile>`, one per outcome in study order): (a) the cohort's
@@ -7,17 +7,24 @@
 * The next figures (`figure4_<profile>`, `figure5_<profile>` for the reference study), one
   per `by` variable of the curves in the order they appear: the curves of each level with
   their bands, one panel per outcome. Colours: `doc["curve_colors"][variable][level]`,
-  else red/blue for a two-level variable, else matplotlib's tab10 cycle.
+  else red/blue for a two-level variable, else matplotlib's tab10 cycle. A variable of more
+  than SMALL_MULTIPLES_ABOVE levels is drawn as small multiples instead: one panel per
+  level (rows: outcomes) sharing axes, the other levels faint grey behind each.
+
+Captions say at which values the other covariates are held (their model-matrix columns at
+their means over the participants fitted, as `analyses/curves.py` draws the curves). Units
+print with superscripts (g/cm², `format.units`). The SVG keeps text as text (searchable,
+editable by a journal); the PDF embeds its fonts.
 
 Output is byte-identical across runs: matplotlib's own defaults (not the user's
-matplotlibrc), a fixed `svg.hashsalt`, text as paths, and no date or software stamp.
+matplotlibrc), a fixed `svg.hashsalt`, and no date or software stamp.
 No statistic is computed here; every number drawn is read from the document.
 
 Example::
 
     >>> files = render_figures(doc, "out/figures")              # doctest: +SKIP
     >>> files[0].key, files[0].paths                            # doctest: +SKIP
-    ('figure1', {'png': ..., 'svg': ...})
+    ('figure1', {'png': ..., 'svg': ..., 'pdf': ...})
 """
 
 from __future__ import annotations
@@ -35,10 +42,13 @@ from matplotlib.figure import Figure
 from nhanes_study.outputs import safe_path
 from nhanes_study.report import format as fmt
 
-DPI = 200
+DPI = 300
+FORMATS = ("png", "svg", "pdf")
+SMALL_MULTIPLES_ABOVE = 3  # levels; more are drawn one panel each
 RC = {
     "svg.hashsalt": "nhanes-study",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.titlesize": 10,
@@ -54,6 +64,8 @@ RC = {
 }
 PNG_METADATA = {"Software": None}
 SVG_METADATA = {"Date": None, "Creator": None}
+PDF_METADATA = {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}
+OTHER_LEVELS_COLOR = "0.8"
 TWO_LEVEL_COLORS = ("red", "blue")
 PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
            "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
@@ -86,6 +98,11 @@ class FigureFile:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _label(doc: dict, name: str) -> str:
+    """A variable's label with its units typed as a journal does (g/cm²)."""
+    return fmt.units(fmt.label(doc, name))
 
 
 def _model_label(doc: dict, model_name: str | None) -> str:
@@ -126,14 +143,31 @@ def _panel_letter(i: int) -> str:
     return "abcdefghijklmnopqrstuvwxyz"[i]
 
 
+_FORMATS: tuple[str, ...] = FORMATS  # the formats being written, shared with forked workers
+_METADATA = {"png": PNG_METADATA, "svg": SVG_METADATA, "pdf": PDF_METADATA}
+
+
 def _save(fig: Figure, out_dir: Path, key: str) -> dict[str, Path]:
-    paths = {"png": safe_path(out_dir, f"{key}.png"), "svg": safe_path(out_dir, f"{key}.svg")}
-    fig.savefig(paths["png"], format="png", dpi=DPI, metadata=PNG_METADATA)
-    # The constrained layout is solved once (by the PNG draw) and then frozen: solving it
-    # again for the SVG cost about as much as drawing, and gives the same positions.
-    fig.set_layout_engine("none")
-    fig.savefig(paths["svg"], format="svg", metadata=SVG_METADATA)
+    paths = {}
+    for i, kind in enumerate(k for k in FORMATS if k in _FORMATS):
+        paths[kind] = safe_path(out_dir, f"{key}.{kind}")
+        fig.savefig(paths[kind], format=kind, dpi=DPI, metadata=_METADATA[kind])
+        if i == 0:
+            # The constrained layout is solved once (by the first draw) and then frozen:
+            # solving it again costs about as much as drawing, and gives the same positions.
+            fig.set_layout_engine("none")
     return paths
+
+
+def _held_at(doc: dict, model_name: str | None, by: str | None = None) -> str:
+    """Which covariates a curve holds fixed, and at what: words for the caption."""
+    model = next((m for m in doc.get("models", []) if m["name"] == model_name), None)
+    adjust = [a for a in (model or {}).get("adjust", []) if a not in (doc["study"].get("exposure"), by)]
+    if not adjust:
+        return "The model has no other covariates."
+    names = ", ".join(fmt.units(_label(doc, a)) for a in adjust)
+    return (f"Other covariates ({names}) are held at their means over the participants fitted: each "
+            f"model-matrix column at its mean, so a categorical covariate at its sample proportions.")
 
 
 def _new_figure(width: float, height: float, panels: int = 1) -> tuple[Figure, list]:
@@ -227,15 +261,16 @@ def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int, ou
     drawn += _curve(ax_b, series, FIT_COLOR, "Fitted curve", "b", 0, band_color=BAND_COLOR, band_alpha=0.25)
     for ax, letter in ((ax_a, "a"), (ax_b, "b")):
         _tag(ax, letter)
-        ax.set_xlabel(fmt.label(doc, exposure))
-        ax.set_ylabel(fmt.label(doc, outcome))
+        ax.set_xlabel(_label(doc, exposure))
+        ax.set_ylabel(_label(doc, outcome))
     ax_b.legend(loc="best", frameon=False)
     points = f" (n = {len(scatter['x']):,})" if scatter is not None else ""
     fitted = f", fitted on n = {series['n']:,}" if series.get("n") is not None else ""
-    caption = (f"Figure {number}. {fmt.label(doc, exposure)} and {fmt.label(doc, outcome)}: "
+    caption = (f"Figure {number}. {_label(doc, exposure)} and {_label(doc, outcome)}: "
                f"{_model_label(doc, curve.get('model'))}, {_method(curve)}. "
                f"(a) Each grey point is a participant{points}; the red line is the fitted curve. "
-               f"(b) The fitted curve (red) with its 95% confidence band (blue){fitted}. Profile: {profile}.")
+               f"(b) The fitted curve (red) with its 95% confidence band (blue){fitted}. "
+               f"{_held_at(doc, curve.get('model'))} Profile: {profile}.")
     key = f"figure{number}_{profile}"
     return FigureFile(key, number, caption, profile, _save(fig, out_dir, key), tuple(drawn))
 
@@ -243,16 +278,18 @@ def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int, ou
 # ---------------------------------------------------------------------------- Figures 4-5
 
 
-def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], number: int, out_dir: Path) -> FigureFile:
-    exposure = doc["study"]["exposure"]
-    order = {o: i for i, o in enumerate(doc["study"]["outcomes"])}
-    curves = sorted(curves, key=lambda c: order.get(c["outcome"], len(order)))
+def _levels(curves: list[dict]) -> list[str]:
     levels: list[str] = []
     for c in curves:
         for s in c["series"]:
             if s["level"] not in levels:
                 levels.append(s["level"])
-    colors = level_colors(doc, variable, levels)
+    return levels
+
+
+def _overlaid(doc: dict, curves: list[dict], colors: dict[str, str]) -> tuple[Figure, list]:
+    """One panel per outcome, every level's curve and band in it, one legend below."""
+    exposure = doc["study"]["exposure"]
     fig, axes = _new_figure(4.0 * len(curves) + 0.5, 3.8, panels=len(curves))
     drawn = []
     for p, (ax, curve) in enumerate(zip(axes, curves)):
@@ -261,17 +298,65 @@ def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], numbe
             drawn += _curve(ax, s, colors[s["level"]], s["level"], letter, i, band_color=colors[s["level"]],
                             band_alpha=0.12)
         _tag(ax, letter)
-        ax.set_xlabel(fmt.label(doc, exposure))
-        ax.set_ylabel(fmt.label(doc, curve["outcome"]))
+        ax.set_xlabel(_label(doc, exposure))
+        ax.set_ylabel(_label(doc, curve["outcome"]))
     handles = [line for line in axes[0].lines]
     fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center",
-               ncol=min(len(handles), 3), frameon=False, title=fmt.label(doc, variable))
-    panels = "; ".join(f"({_panel_letter(i)}) {fmt.label(doc, c['outcome'])}" for i, c in enumerate(curves))
-    colour_text = ", ".join(f"{lvl} {colors[lvl].removeprefix('tab:')}" for lvl in levels)
+               ncol=min(len(handles), 3), frameon=False, title=_label(doc, curves[0]["by"]))
+    return fig, drawn
+
+
+def _small_multiples(doc: dict, curves: list[dict], levels: list[str],
+                     colors: dict[str, str]) -> tuple[Figure, list]:
+    """Rows: outcomes; columns: levels; each panel one level's curve and band over the others
+    in faint grey. Panels share the exposure axis, and the outcome axis along a row."""
+    exposure = doc["study"]["exposure"]
+    columns = len(levels)
+    fig = Figure(figsize=(2.1 * columns + 0.7, 2.3 * len(curves) + 0.5), layout="constrained")
+    grid = fig.subplots(len(curves), columns, squeeze=False, sharex=True, sharey="row")
+    drawn = []
+    for r, curve in enumerate(curves):
+        letter = _panel_letter(r)
+        by_level = {s["level"]: s for s in curve["series"]}
+        for c, level in enumerate(levels):
+            ax = grid[r][c]
+            for other, s in by_level.items():
+                if other != level:
+                    ax.plot(s["x"], s["fit"], color=OTHER_LEVELS_COLOR, linewidth=0.8)
+            if level in by_level:
+                i = levels.index(level)
+                drawn += _curve(ax, by_level[level], colors[level], level, letter, i, band_color=colors[level],
+                                band_alpha=0.2)
+            ax.set_title(textwrap.fill(level, 24), fontsize=8)
+        grid[r][0].set_ylabel(_label(doc, curve["outcome"]))
+        grid[r][0].set_title(f"({letter})", loc="left", fontweight="bold")
+    fig.supxlabel(_label(doc, exposure), fontsize=9)
+    return fig, drawn
+
+
+def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], number: int, out_dir: Path) -> FigureFile:
+    exposure = doc["study"]["exposure"]
+    order = {o: i for i, o in enumerate(doc["study"]["outcomes"])}
+    curves = sorted(curves, key=lambda c: order.get(c["outcome"], len(order)))
+    levels = _levels(curves)
+    colors = level_colors(doc, variable, levels)
+    multiples = len(levels) > SMALL_MULTIPLES_ABOVE
+    if multiples:
+        fig, drawn = _small_multiples(doc, curves, levels, colors)
+    else:
+        fig, drawn = _overlaid(doc, curves, colors)
+    panels = "; ".join(f"({_panel_letter(i)}) {_label(doc, c['outcome'])}" for i, c in enumerate(curves))
     first = curves[0]
-    caption = (f"Figure {number}. {fmt.label(doc, exposure)} and the outcomes by {fmt.label(doc, variable)}: "
+    if multiples:
+        layout = (f"{panels}: one panel per level of {_label(doc, variable)}, with the other levels' curves in "
+                  f"grey behind it; panels share their axes.")
+    else:
+        colour_text = ", ".join(f"{lvl} {colors[lvl].removeprefix('tab:')}" for lvl in levels)
+        layout = f"{panels}. Colours: {colour_text}."
+    caption = (f"Figure {number}. {_label(doc, exposure)} and the outcomes by {_label(doc, variable)}: "
                f"{_model_label(doc, first.get('model'))} curves with 95% confidence bands, {_method(first)}; "
-               f"{fmt.label(doc, variable)} is not adjusted for. {panels}. Colours: {colour_text}. Profile: {profile}.")
+               f"{_label(doc, variable)} is not adjusted for. {layout} {_held_at(doc, first.get('model'), variable)} "
+               f"Profile: {profile}.")
     key = f"figure{number}_{profile}"
     return FigureFile(key, number, caption, profile, _save(fig, out_dir, key), tuple(drawn))
 
@@ -319,19 +404,24 @@ def _draw(job: tuple) -> FigureFile:
         return function(_DOC, *args)
 
 
-def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None) -> list[FigureFile]:
-    """Draw every figure the document has data for; write PNG and SVG into out_dir.
+def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None,
+                   formats: tuple[str, ...] = FORMATS) -> list[FigureFile]:
+    """Draw every figure the document has data for; write each format of `formats` (PNG at
+    300 dpi, SVG, PDF; the report needs SVG) into out_dir.
 
     Figures are independent, so they are drawn by `workers` forked processes (default: one
     per CPU, at most 4); each file is the same whichever process draws it.
     """
-    global _DOC
+    global _DOC, _FORMATS
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"figure formats must be some of {', '.join(FORMATS)}, not {', '.join(unknown) or 'none'}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = _jobs(doc, out_dir)
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
-    _DOC = doc
+    _DOC, _FORMATS = doc, tuple(formats)
     try:
         if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)),
@@ -339,4 +429,4 @@ def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None) -
                 return pool.map(_draw, jobs, chunksize=1)
         return [_draw(job) for job in jobs]
     finally:
-        _DOC = None
+        _DOC, _FORMATS = None, FORMATS

@@ -24,6 +24,7 @@ import html
 from pathlib import Path
 
 from nhanes_study.report import format as fmt
+from nhanes_study.report.columns import as_chosen
 from nhanes_study.report.figures import FigureFile, render_figures
 from nhanes_study.report.tables import Table, all_tables, reproduction_table
 
@@ -73,6 +74,7 @@ figcaption .profile{display:inline-block;margin-left:.5rem;padding:0 .4rem;borde
 figure img{max-width:100%;height:auto;display:block}
 #figure1 img{max-width:760px}
 table{border-collapse:collapse;font-family:Arial,Helvetica,sans-serif;font-size:.8rem;margin:.3rem 0}
+main table{display:block;max-width:100%;overflow-x:auto}
 thead th{border-top:2px solid #000;border-bottom:1px solid #000;text-align:left;padding:.25rem .45rem;
  vertical-align:bottom}
 tbody td{padding:.18rem .45rem;vertical-align:top}
@@ -454,7 +456,7 @@ def _tables_html(doc: dict) -> str:
     tables.sort(key=lambda t: (t.key.split("_", 1)[0], order.get(t.key.split("_", 1)[-1], len(order))))
     if not tables:
         return "<p>The results document holds no tables.</p>"
-    return "".join(_table_html(t, t.key.split("_", 1)[-1] if "_" in t.key else None) for t in tables)
+    return "".join(_table_html(as_chosen(t), t.key.split("_", 1)[-1] if "_" in t.key else None) for t in tables)
 
 
 def _figures_html(figures: list[FigureFile]) -> str:
@@ -468,7 +470,7 @@ def _figures_html(figures: list[FigureFile]) -> str:
 def _reproduction_html(doc: dict) -> str:
     if not doc.get("reproduction"):
         return "<p>No published numbers were given in the study file.</p>"
-    table = _table_html(reproduction_table(doc), None, marks=True, element_id="reproduction-table")
+    table = _table_html(as_chosen(reproduction_table(doc)), None, marks=True, element_id="reproduction-table")
     note = doc["study"].get("reproduction_note")
     return table + (f'<p class="note" id="reproduction-note">{e(note)}</p>' if note else "")
 
@@ -534,16 +536,17 @@ def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = 
     title = study.get("title") or study.get("name", "NHANES study")
     by_key = {f.key: f for f in figures}
     nav = "".join(f'<li><a href="#{k}">{e(t)}</a></li>' for k, t in SECTIONS)
-    body = {
-        "methods": "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
-        "pricssa": _pricssa_html(doc),
-        "flowchart": _figure_html(by_key["figure1"]) if "figure1" in by_key else "<p>No flowchart.</p>",
-        "tables": _tables_html(doc),
-        "figures": _figures_html(figures),
-        "reproduction": _reproduction_html(doc),
-        "warnings": _warnings_html(doc),
-        "provenance": _provenance_html(doc, run_info),
-    }
+    with fmt.report_style(doc):  # numbers printed as the study's [report] says, as in the table files
+        body = {
+            "methods": "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
+            "pricssa": _pricssa_html(doc),
+            "flowchart": _figure_html(by_key["figure1"]) if "figure1" in by_key else "<p>No flowchart.</p>",
+            "tables": _tables_html(doc),
+            "figures": _figures_html(figures),
+            "reproduction": _reproduction_html(doc),
+            "warnings": _warnings_html(doc),
+            "provenance": _provenance_html(doc, run_info),
+        }
     meta = (f"Study {study.get('name', '')}; NHANES {_list(study.get('cycles', []))}; profiles "
             f"{', '.join(_profiles(doc))}. Every number on this page is read from results.json; the profile "
             f"beside each table and figure says which settings produced it.")

@@ -1,7 +1,8 @@
-"""Tables laid out like the paper's, from the results document alone; written as CSV, XLSX, DOCX.
+"""Tables laid out like the paper's, from the results document alone.
 
 Each `*_table` function turns a section of results.json into a `Table` (title, header,
-rows of strings); each writer turns Tables into files. No statistic is computed here.
+rows of strings). No statistic is computed here. The files (CSV, XLSX, DOCX) are written by
+`report.writers`; `write_tables` is re-exported here.
 
 Example::
 
@@ -12,11 +13,8 @@ Example::
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from pathlib import Path
 
-from nhanes_study.outputs import safe_path
 from nhanes_study.report import format as fmt
 
 
@@ -364,76 +362,8 @@ def all_tables(doc: dict) -> list[Table]:
     return tables
 
 
-# ---------------------------------------------------------------------------- writers
+def write_tables(doc: dict, out_dir):
+    """Every table as CSV, XLSX and DOCX under out_dir (see `report.writers.write_tables`)."""
+    from nhanes_study.report.writers import write_tables as write
 
-
-def write_csv(table: Table, path: Path) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([table.title])
-        writer.writerow(table.header)
-        writer.writerows(table.rows)
-        for note in table.notes:
-            writer.writerow([note])
-    return path
-
-
-def write_xlsx(tables: list[Table], path: Path) -> Path:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    book.remove(book.active)
-    for table in tables:
-        sheet = book.create_sheet(table.key[:31])
-        sheet.append([table.title])
-        sheet["A1"].font = Font(bold=True)
-        sheet.append(list(table.header))
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-        for row in table.rows:
-            sheet.append(list(row))
-        for note in table.notes:
-            sheet.append([note])
-        sheet.column_dimensions["A"].width = 40
-    book.save(path)
-    return path
-
-
-def write_docx(tables: list[Table], path: Path) -> Path:
-    from docx import Document
-    from docx.shared import Pt
-
-    document = Document()
-    for table in tables:
-        document.add_heading(table.title, level=2)
-        grid = document.add_table(rows=1, cols=len(table.header))
-        grid.style = "Table Grid"
-        for cell, text in zip(grid.rows[0].cells, table.header):
-            cell.text = text
-            for run in cell.paragraphs[0].runs:
-                run.font.bold = True
-        for row in table.rows:
-            for cell, text in zip(grid.add_row().cells, row):
-                cell.text = text
-        for row in grid.rows:
-            for cell in row.cells:
-                for run in cell.paragraphs[0].runs:
-                    run.font.size = Pt(8)
-        for note in table.notes:
-            document.add_paragraph(note).runs[0].font.size = Pt(8)
-        document.add_page_break()
-    document.save(path)
-    return path
-
-
-def write_tables(doc: dict, out_dir: str | Path) -> list[Path]:
-    """Every table as CSV (one file each), plus one XLSX and one DOCX holding them all."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tables = all_tables(doc)
-    paths = [write_csv(t, safe_path(out_dir, f"{t.key}.csv")) for t in tables]
-    if tables:
-        paths.append(write_xlsx(tables, out_dir / "tables.xlsx"))
-        paths.append(write_docx(tables, out_dir / "tables.docx"))
-    return paths
+    return write(doc, out_dir)

@@ -13,6 +13,7 @@ from nhanes_study.spec import analyses as sections
 from nhanes_study.spec.checks import check_outcomes, check_study, check_subgroup_tables
 from nhanes_study.spec.data import apply_auto_weight, read_data, read_design, read_exclusion
 from nhanes_study.spec.profiles import read_profiles
+from nhanes_study.spec.report import read_report
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import PROFILE_NAMES, Study
 from nhanes_study.spec.variables import read_variables
@@ -45,7 +46,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     root = Section(path, "", data)
     root.only("study", "data", "exclusions", "profiles", "design", "exposure", "outcomes", "missing",
               "variables", "table1", "models", "subgroups", "curves", "thresholds", "published",
-              "reproduction")
+              "reproduction", "report")
 
     study = root.section("study")
     study.only("name", "title", "cycles", "profiles", "seed")
@@ -86,6 +87,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         "outcomes": outcomes, "subgroups": subgroups, "thresholds": thresholds, "exposure": exposure,
         "missing_label": miss_label})
     note = sections.read_reproduction(root.section("reproduction", None))
+    report = read_report(root.section("report", None))
 
     study_ = Study(
         path=path, text=text, sha256=sha256,
@@ -96,7 +98,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         missing_continuous=miss_cont, missing_categorical_label=miss_label,
         variables=variables, table1=table1, models=models, subgroups=subgroups,
         curves=curves, thresholds=thresholds, published=published,
-        reproduction_note=note, renames=renames,
+        reproduction_note=note, renames=renames, report=report,
     )
     check_study(root, study_)
     return study_

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nhanes_study.spec.report import ReportSettings
+
 PROFILE_NAMES = ("paper", "design")
 EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in", "expression")
 KINDS = ("continuous", "categorical")
@@ -206,6 +208,7 @@ class Study:
     reproduction_note: str = ""
     #: [data.rename]: variable -> {cycle years: its name in that cycle's file}
     renames: dict[str, dict[str, str]] = field(default_factory=dict)
+    report: ReportSettings = ReportSettings()
 
     @property
     def raw_variables(self) -> tuple[str, ...]:
