@@ -105,3 +105,26 @@ def test_missing_required_section(tmp_path):
     end = REFERENCE.index("[[outcomes]]")
     msg = error_of(tmp_path, REFERENCE[:start] + REFERENCE[end:])
     assert "exposure" in msg and "required" in msg
+
+
+def test_table1_summary_default_and_per_variable(tmp_path):
+    assert load_study(default_study_path()).table1_summary == "mean_sd"
+    text = edited('[table1]\nvariables', '[table1]\nsummary = "median_iqr"\nvariables')
+    text = text.replace('label = "Age (years)"', 'label = "Age (years)"\nsummary = "mean_sd"', 1)
+    study = load_study(write(tmp_path, text))
+    assert study.table1_summary == "median_iqr"
+    assert study.variables["age"].summary == "mean_sd" and study.variables["bmi"].summary is None
+
+
+def test_reproduction_citation_and_doi(tmp_path):
+    study = load_study(default_study_path())
+    assert study.reproduction_citation.startswith("Liu E, Hou X") and study.reproduction_doi == "10.1038/s41598-022-13973-w"
+    # the DOI given as its address is kept as the DOI alone
+    text = edited('doi = "10.1038/s41598-022-13973-w"', 'doi = "https://doi.org/10.1038/s41598-022-13973-w"')
+    assert load_study(write(tmp_path, text)).reproduction_doi == "10.1038/s41598-022-13973-w"
+    msg = error_of(tmp_path, edited('doi = "10.1038/s41598-022-13973-w"', 'doi = "Sci Rep 12"'))
+    assert "[reproduction].doi" in msg and "10.<registrant>/<suffix>" in msg
+    start = REFERENCE.index('citation = """Liu E')
+    end = REFERENCE.index('"""', start + 15) + 3
+    msg = error_of(tmp_path, REFERENCE[:start] + REFERENCE[end:])
+    assert "[reproduction].citation" in msg and "needs the 'citation'" in msg

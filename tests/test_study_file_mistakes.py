@@ -80,6 +80,11 @@ MISTAKES = [
     ('[table1]\nvariables = ["age",', '[table1]\nvariables = ["age", "age",', "[table1].variables"),
     ('table = "table4"', 'table = "table2"', "[[subgroups]] #2.table"),
     ('table = "table4"', 'table = "table3"', "[[subgroups]] #2.table"),
+    ('label = "Age (years)"', 'label = "Age (years)"\nsummary = "median"', "[variables.age].summary"),
+    ('label = "Sex"', 'label = "Sex"\nsummary = "median_iqr"', "[variables.sex].summary"),
+    ('[table1]\nvariables', '[table1]\nsummary = "iqr"\nvariables', "[table1].summary"),
+    ('doi = "10.1038/s41598-022-13973-w"', 'doi = "s41598-022-13973-w"', "[reproduction].doi"),
+    ('citation = """Liu E', 'cite = """Liu E', "[reproduction]"),
 ]
 
 

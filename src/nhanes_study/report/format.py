@@ -43,6 +43,35 @@ def percent(value: float | None, digits: int = 2) -> str:
     return "" if missing(value) else f"{value:.{digits}f}"
 
 
+def n_percent(n: int | None, value: float | None, digits: int = 2) -> str:
+    """'4,127 (52.36%)': an unweighted count and a weighted percent, as Table 1 prints a level."""
+    if n is None or missing(value):
+        return ""
+    return f"{n:,} ({value:.{digits}f}%)"
+
+
+def median_iqr(median: float | None, p25: float | None, p75: float | None, digits: int = 2) -> str:
+    """'13.90 (13.10, 14.80)': the median and, in brackets, the first and third quartiles."""
+    if missing(median) or missing(p25) or missing(p75):
+        return ""
+    return f"{median:.{digits}f} ({p25:.{digits}f}, {p75:.{digits}f})"
+
+
+def value_range(low: float | None, high: float | None) -> str:
+    """'8.1–13.2': an observed range, each end as the data hold it (up to 6 significant digits)."""
+    if missing(low) or missing(high):
+        return ""
+    return f"{low:g}–{high:g}"
+
+
+def unit(label: str) -> str:
+    """The unit a label ends with in brackets: 'Hemoglobin (g/dL)' -> 'g/dL'; '' when none."""
+    label = label.rstrip()
+    if not label.endswith(")") or "(" not in label:
+        return ""
+    return label[label.rindex("(") + 1:-1].strip()
+
+
 def general(value: float | None) -> str:
     """A published number as given: 11.9, not 11.90."""
     return "" if missing(value) else f"{value:g}"
