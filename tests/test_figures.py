@@ -160,3 +160,13 @@ def test_only_the_flowchart_without_curves(tmp_path):
     for key in ("curves", "scatter"):
         del doc[key]
     assert [f.key for f in render_figures(doc, tmp_path)] == ["figure1"]
+
+
+def test_flowchart_says_exclusions_with_labels_not_codes(rendered):
+    labels = rendered["figure1"].labels
+    excluded = [t for t in labels if t.startswith("Excluded:")]
+    assert excluded[0] == "Excluded: No hemoglobin data (Hemoglobin (g/dL) missing) n = 5,211"
+    assert excluded[2] == "Excluded: Age under 18 years (Age (years) under 18) n = 4,133"
+    # no description in the document: the step's label alone (results.json keeps the raw rule)
+    assert excluded[3] == "Excluded: Cancer or malignancy (MCQ220 not 'No') n = 988"
+    assert not any(raw in t for t in excluded for raw in ("LBXHGB missing", "RIDAGEYR < 18", "not in {2}"))

@@ -3,7 +3,8 @@
 Sections, in order (each an element with this id): `methods`, `pricssa`, `flowchart`,
 `tables`, `figures`, `reproduction`, `warnings`, `provenance`. CSS is inline, figures are
 embedded as base64 SVG data URIs (each SVG stays its own document, so ids never clash),
-there is no script and no external address. Every piece of text from the document is
+there is no script and nothing loaded from outside; the one outward link is the reproduced
+publication's DOI (https://doi.org/...). Every piece of text from the document is
 escaped. Tables come from `report.tables` (the same `Table`s as the CSV/XLSX/DOCX), figures
 from `report.figures`; nothing is computed here beyond choosing words for settings.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
+from urllib.parse import quote
 
 from nhanes_study.report import format as fmt
 from nhanes_study.report.figures import FigureFile, render_figures
@@ -80,6 +82,7 @@ tbody tr:last-child td{border-bottom:2px solid #000}
 td.indent{padding-left:1.4rem}
 tr.group td{font-weight:bold;padding-top:.45rem}
 td.num{white-space:nowrap}
+.table-wrap{overflow-x:auto}
 .notes{font-size:.78rem;color:#333}.notes p{margin:.1rem 0}
 td.ok{color:#0a6b18;font-weight:bold}td.bad{color:#b00020;font-weight:bold}
 code,pre{font-family:'DejaVu Sans Mono',Menlo,monospace;font-size:.75rem}
@@ -161,7 +164,8 @@ def _dropped(doc: dict) -> list[str]:
     out = []
     for m in doc.get("missing_data", {}).get("models", []):
         if m["n_dropped"]:
-            stratum = f" ({m['stratum']['variable']} = {m['stratum']['level']})" if m.get("stratum") else ""
+            stratum = (f" ({fmt.label(doc, m['stratum']['variable'])} = {m['stratum']['level']})"
+                       if m.get("stratum") else "")
             out.append(f"{m['table'].replace('table', 'Table ')}{stratum}, {fmt.label(doc, m['outcome'])}, "
                        f"{m['model_name']}: {m['n_dropped']:,}")
     seen = set()
@@ -175,7 +179,8 @@ def _dropped(doc: dict) -> list[str]:
         key = (t["outcome"], t["group"]["level"], t.get("n_dropped"))
         if t.get("n_dropped") and key not in seen:
             seen.add(key)
-            out.append(f"Table 5, {fmt.label(doc, t['outcome'])} ({t['group']['variable']} = {t['group']['level']}): "
+            out.append(f"Table 5, {fmt.label(doc, t['outcome'])} ({fmt.label(doc, t['group']['variable'])} = "
+                       f"{t['group']['level']}): "
                        f"{t['n_dropped']:,}")
     return out
 
@@ -220,6 +225,25 @@ def missing_data_text(doc: dict, short: bool = False) -> str:
     elif rule == "none":
         text += " No analysis left out any row."
     return text
+
+
+def _bracket(parts: list[str | None]) -> str:
+    """' (a; b)' of the parts given, or '' when none is."""
+    parts = [p for p in parts if p]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _citation_html(doc: dict, lead: str) -> str:
+    """'<p>{lead} <cite>citation</cite> doi:<a href=https://doi.org/...>...</a></p>', or ''."""
+    study = doc.get("study", {})
+    citation, doi = study.get("citation") or "", study.get("doi") or ""
+    if not citation:
+        return ""
+    link = ""
+    if doi:
+        address = "https://doi.org/" + quote(doi, safe="/:;()._-")
+        link = f' doi:<a class="doi" href="{e(address)}">{e(doi)}</a>'
+    return f'<p class="citation">{e(lead)} <cite>{e(citation)}</cite>{link}</p>'
 
 
 def _forms_text(doc: dict) -> str:
@@ -278,9 +302,10 @@ def methods_paragraphs(doc: dict) -> list[str]:
 
     flow = doc.get("flowchart")
     if flow:
-        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]} ({s['rule']}"
-                 + (f"; {s['undecided']:,} kept because the rule could not be evaluated (a value missing)"
-                    if s.get("undecided") else "") + ")" for s in flow["steps"]]
+        steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]}" + _bracket(
+                 [s.get("description")]
+                 + [f"{s['undecided']:,} kept because the rule could not be evaluated (a value missing)"
+                    if s.get("undecided") else None]) for s in flow["steps"]]
         out.append(f"Of {flow['start']:,} participants we excluded, in this order, {_list(steps)}, leaving a "
                    f"cohort of {flow['final']:,} (Figure 1).")
 
@@ -419,7 +444,7 @@ def _table_html(table: Table, profile: str | None, marks: bool = False, element_
     badge = f' <span class="profile">profile: {e(profile)}</span>' if profile else ""
     return (f'<figure id="{e(element_id or table.key)}" class="table" data-profile="{e(profile or "")}">'
             f"<figcaption><strong>{e(table.title)}</strong>{badge}</figcaption>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
             f'<div class="notes">{notes}</div></figure>')
 
 
@@ -442,7 +467,8 @@ def _pricssa_html(doc: dict) -> str:
         else:
             cells = f'<td colspan="{len(profiles)}">{e(value)}</td>'
         rows.append(f"<tr><td><strong>{e(item)}</strong></td>{cells}</tr>")
-    return (f'<table id="pricssa-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<div class="table-wrap"><table id="pricssa-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>'
             '<p class="notes">Items of the Preferred Reporting Items for Complex Sample Survey Analysis '
             '(PRICSSA, Seidenberg et al. 2023) that a run can state, per profile.</p>')
 
@@ -466,11 +492,12 @@ def _figures_html(figures: list[FigureFile]) -> str:
 
 
 def _reproduction_html(doc: dict) -> str:
+    cited = _citation_html(doc, "Publication reproduced:")
     if not doc.get("reproduction"):
-        return "<p>No published numbers were given in the study file.</p>"
+        return cited + "<p>No published numbers were given in the study file.</p>"
     table = _table_html(reproduction_table(doc), None, marks=True, element_id="reproduction-table")
     note = doc["study"].get("reproduction_note")
-    return table + (f'<p class="note" id="reproduction-note">{e(note)}</p>' if note else "")
+    return cited + table + (f'<p class="note" id="reproduction-note">{e(note)}</p>' if note else "")
 
 
 def _warnings_html(doc: dict) -> str:
@@ -488,8 +515,8 @@ def _warnings_html(doc: dict) -> str:
         return "<p>No warnings: no condition under which a number should not be trusted as is was met.</p>"
     body = "".join(f'<tr class="warning"><td>{e(w)}</td><td>{e(m)}</td></tr>' for w, m in rows)
     return (f"<p>{len(rows)} condition(s) under which a number should not be trusted as is.</p>"
-            f'<table id="warnings-table"><thead><tr><th>Where</th><th>Warning</th></tr></thead>'
-            f"<tbody>{body}</tbody></table>")
+            f'<div class="table-wrap"><table id="warnings-table"><thead><tr><th>Where</th><th>Warning</th>'
+            f"</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def _run_value(value) -> str:
@@ -510,11 +537,11 @@ def _provenance_html(doc: dict, run_info: dict | None) -> str:
         parts.append(f"<details><summary>Study file text</summary><pre>{e(study_file['text'])}</pre></details>")
     files = prov.get("data_files", [])
     parts.append(f"<h3>Data files ({len(files)})</h3>")
-    parts.append('<table id="data-files"><thead><tr><th>Table</th><th>Cycle</th><th>File</th><th>Bytes</th>'
+    parts.append('<div class="table-wrap"><table id="data-files"><thead><tr><th>Table</th><th>Cycle</th><th>File</th><th>Bytes</th>'
                  "<th>SHA-256</th></tr></thead><tbody>"
                  + "".join(f"<tr><td>{e(f['table'])}</td><td>{e(f['cycle'])}</td><td>{e(f['file'])}</td>"
                            f'<td class="num">{e(fmt.count(f.get("size")))}</td><td><code>{e(f["sha256"])}</code></td></tr>'
-                           for f in files) + "</tbody></table>")
+                           for f in files) + "</tbody></table></div>")
     if prov.get("missing_codes_recoded"):
         parts.append("<h3>Survey missing codes set to missing</h3>")
         parts.append(_kv_table([(k, fmt.count(v)) for k, v in prov["missing_codes_recoded"].items()]))
@@ -535,7 +562,8 @@ def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = 
     by_key = {f.key: f for f in figures}
     nav = "".join(f'<li><a href="#{k}">{e(t)}</a></li>' for k, t in SECTIONS)
     body = {
-        "methods": "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
+        "methods": _citation_html(doc, "This analysis reproduces")
+                   + "".join(f"<p>{e(p)}</p>" for p in methods_paragraphs(doc)),
         "pricssa": _pricssa_html(doc),
         "flowchart": _figure_html(by_key["figure1"]) if "figure1" in by_key else "<p>No flowchart.</p>",
         "tables": _tables_html(doc),
