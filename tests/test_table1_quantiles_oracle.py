@@ -56,3 +56,21 @@ def test_summary_choice_is_recorded_per_row(computed):
     assert "svyquantile" in ours["paper"]["quantile_rule"]
     s = rows["ldl_measured"]["stats"]["Overall"]
     assert s["p25"] < s["median"] < s["p75"] and s["n"] < 8126
+
+
+def test_categorical_levels_in_the_order_the_study_declares(data_dir):
+    """Income's codes are declared 1-10, 14, 15, 12, 13: Table 1 keeps that order, not the codes'."""
+    from nhanes_study.spec.variables import level_labels
+
+    study, _, af = study_frame(default_study_path(), data_dir)
+    categorical = tuple(v for v in study.table1 if study.variables[v].kind == "categorical")
+    study = dataclasses.replace(study, table1=categorical)
+    t1 = table1(ProfileContext.build(af.frame, study, study.profiles[0]), study, af.exposure_group)
+    for row in t1["rows"]:
+        declared = level_labels(study.variables[row["variable"]], study.missing_categorical_label)
+        shown = [lv["level"] for lv in row["levels"]]
+        # the declared order; a level no participant has ("Not recorded" of a complete variable) is left out
+        assert set(shown) <= set(declared) and shown == [lv for lv in declared if lv in shown], row["variable"]
+    income = next(r for r in t1["rows"] if r["variable"] == "income")
+    assert [lv["level"] for lv in income["levels"]][10:14] == [
+        "$75,000 to $99,999", "$100,000 and Over", "$20,000 and Over", "Under $20,000"]
