@@ -68,3 +68,11 @@ def test_flowchart_keeps_the_rule_and_adds_the_description():
     assert steps[0] == {"label": "Under 18", "rule": "RIDAGEYR < 18", "excluded": 1, "remaining": 2,
                         "description": "Age (years) under 18"}
     assert steps[1] == {"label": "Cancer", "rule": "MCQ220 not in {2}", "excluded": 1, "remaining": 1}
+
+
+def test_cohort_docstring_examples_run():
+    import doctest
+
+    from nhanes_study import cohort
+
+    assert doctest.testmod(cohort).failed == 0

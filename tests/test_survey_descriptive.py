@@ -148,3 +148,11 @@ def test_svyquantile_hand_worked():
     # R's corner: the smallest value alone holds more than p of the weight -> the second value
     assert svyquantile([1.0, 2.0, 3.0], Design([5, 1, 1]), 0.25) == 2.0
     assert svyquantile([7.0, np.nan], Design([2.0, 0.0]), 0.5) == 7.0
+
+
+def test_descriptive_docstring_examples_run():
+    import doctest
+
+    from nhanes_study.survey import descriptive
+
+    assert doctest.testmod(descriptive).failed == 0
