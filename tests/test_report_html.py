@@ -315,6 +315,10 @@ def test_exclusions_are_said_with_labels_not_codes():
     assert "10,942 no lumbar or thoracic spine BMD data," in flow
     for raw in ("LBXHGB missing", "RIDAGEYR < 18", "not in {2}", "DXXLSBMD, DXXTSBMD"):
         assert raw not in flow
+    # survey missing codes: the study variable made from the NHANES one names it
+    doc["provenance"]["missing_codes_recoded"]["RIDAGEYR"] = 2
+    data = methods_paragraphs(doc)[0]
+    assert "Age (years) (RIDAGEYR): 2 values" in data and "DMDEDUC2: 11 values" in data
 
 
 def test_wide_tables_scroll_inside_their_box(page, elements):
