@@ -36,8 +36,9 @@ K_CI_LUMBAR_PAPER = (12.35, 15.1)
 def _table1(profile: str) -> dict:
     groups = ["Overall", "Q1", "Q2", "Q3", "Q4"]
     n = {"Overall": N, "Q1": 2090, "Q2": 2010, "Q3": 2050, "Q4": 1976}
-    age = {g: {"mean": 40.0 + i, "sd": 14.0 + i / 10, "se": 0.4} for i, g in enumerate(groups)}
-    age["Overall"] = dict(AGE_OVERALL)
+    age = {g: {"mean": 40.0 + i, "sd": 14.0 + i / 10, "se": 0.4, "median": 39.0 + i, "p25": 28.0 + i,
+               "p75": 52.5 + i} for i, g in enumerate(groups)}
+    age["Overall"] = {**AGE_OVERALL, "median": 44.0, "p25": 31.0, "p75": 59.0}
     male = {g: {"percent": 30.0 + 10 * i, "se": 0.9, "n": n[g] * (3 + i) // 10} for i, g in enumerate(groups)}
     male["Overall"] = {"percent": MALE_OVERALL_PERCENT, "se": 0.6, "n": 4052}
     female = {g: {"percent": 100 - male[g]["percent"], "se": male[g]["se"], "n": n[g] - male[g]["n"]}
@@ -48,9 +49,10 @@ def _table1(profile: str) -> dict:
         "groups": groups,
         "n": n,
         "tests": {"continuous": "weighted linear regression", "categorical": chisq},
+        "quantile_rule": "weighted quantile (survey::svyquantile, qrule = \"math\")",
         "rows": [
             {"variable": "age", "label": "Age (years)", "kind": "continuous", "stats": age,
-             "p": 0.0123456, "test": {"statistic": 6.3, "df_num": 1, "df_den": N - 2}},
+             "p": 0.0123456, "test": {"statistic": 6.3, "df_num": 1, "df_den": N - 2}, "summary": "mean_sd"},
             {"variable": "sex", "label": "Sex", "kind": "categorical",
              "levels": [{"level": "Male", "stats": male}, {"level": "Female", "stats": female}],
              "p": 1e-9, "test": {"statistic": 812.0, "df_num": 3, "df_den": None}},
@@ -206,7 +208,10 @@ def results_document() -> dict:
         "format_version": 1,
         "study": {"name": "hgb_bmd", "title": "Hemoglobin and spine BMD in US adults, NHANES 2013-2018",
                   "cycles": ["2013-2014", "2015-2016", "2017-2018"], "profiles": list(PROFILES), "seed": 20240101,
-                  "exposure": "hgb", "outcomes": list(OUTCOMES)},
+                  "exposure": "hgb", "outcomes": list(OUTCOMES),
+                  "citation": "Liu E, Hou X, Liu S, Han J, Lv H. Association of hemoglobin levels with bone mineral "
+                              "density for adults over 18 years of age: a cross-sectional study. Sci Rep. 2022",
+                  "doi": "10.1038/s41598-022-13973-w"},
         "design": {"weight": "WTMEC2YR", "strata": "SDMVSTRA", "psu": "SDMVPSU", "lonely_psu": "fail"},
         "provenance": {
             "study_file": {"name": "hgb_bmd.toml", "sha256": "ab" * 32, "text": study_text},
@@ -220,16 +225,20 @@ def results_document() -> dict:
                          "pandas": "2.2.2", "pyarrow": "17.0.0", "pyreadstat": "1.2.7", "matplotlib": "3.9.0"},
         },
         "flowchart": {"start": 29400, "steps": [
-            {"label": "No hemoglobin data", "rule": "LBXHGB missing", "excluded": 5211, "remaining": 24189},
+            {"label": "No hemoglobin data", "rule": "LBXHGB missing", "excluded": 5211, "remaining": 24189,
+             "description": "Hemoglobin (g/dL) missing"},
             {"label": "No lumbar or thoracic spine BMD data", "rule": "DXXLSBMD, DXXTSBMD missing",
              "excluded": 10942, "remaining": 13247},
-            {"label": "Age under 18 years", "rule": "RIDAGEYR < 18", "excluded": 4133, "remaining": 9114},
+            {"label": "Age under 18 years", "rule": "RIDAGEYR < 18", "excluded": 4133, "remaining": 9114,
+             "description": "Age (years) under 18"},
             {"label": "Cancer or malignancy (MCQ220 not 'No')", "rule": "MCQ220 not in {2}", "excluded": 988,
              "remaining": 8126}], "final": 8126},
         "labels": labels,
         "variables": variables,
         "exposure_groups": {"variable": "hgb_group", "labels": ["Q1", "Q2", "Q3", "Q4"],
-                            "cut_points": [13.1, 14.0, 15.0], "n": {"Q1": 2090, "Q2": 2010, "Q3": 2050, "Q4": 1976}},
+                            "cut_points": [13.1, 14.0, 15.0], "n": {"Q1": 2090, "Q2": 2010, "Q3": 2050, "Q4": 1976},
+                            "ranges": {"Q1": [8.1, 13.1], "Q2": [13.2, 14.0], "Q3": [14.1, 15.0],
+                                       "Q4": [15.1, 19.4]}},
         "models": [dict(m) for m in MODELS],
         "subgroups": [{"table": "table3", "variable": "sex", "levels": list(SEX)},
                       {"table": "table4", "variable": "race", "levels": list(RACE)}],

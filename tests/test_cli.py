@@ -54,7 +54,7 @@ def test_second_run_is_byte_identical_and_logs_json(run_once, data_dir, tmp_path
         assert (tmp_path / "figures" / figure.name).read_bytes() == figure.read_bytes(), figure.name
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     steps = [e["step"] for e in events if e["event"] == "step"]
-    assert steps[0] == "load data" and steps[-1] == "tables, figures and report"
+    assert steps[0] == "load data" and steps[-2:] == ["tables and figures", "report"]
     assert "design: threshold effects and bootstrap" in steps
     assert all(e["seconds"] >= 0 for e in events if e["event"] == "step")
 
@@ -71,6 +71,17 @@ def test_run_writes_every_output(run_once):
     figures = {p.name for p in (out / "figures").iterdir()}
     assert {f"figure{i}_{p}.{e}" for i in (2, 3, 4, 5) for p in ("paper", "design") for e in ("png", "svg")} <= figures
     assert json.loads((out / "run.json").read_text())["seconds"] > 0
+
+
+def test_run_time_includes_rendering_and_the_report_says_the_same(run_once):
+    out, _ = run_once
+    run = json.loads((out / "run.json").read_text())
+    steps = dict(run["steps"])
+    assert list(steps)[0] == "load data" and list(steps)[-1] == "tables and figures"
+    assert steps["tables and figures"] > 0
+    assert run["seconds"] >= round(sum(steps.values()), 1) - 0.1  # every step, rendering included
+    html = (out / "report.html").read_text()
+    assert f"<th>seconds</th><td>{run['seconds']}</td>" in html
 
 
 def test_quiet_run_prints_nothing(data_dir, tmp_path, capsys):

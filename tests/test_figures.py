@@ -224,3 +224,13 @@ def test_many_levels_drawn_as_small_multiples_sharing_axes(tmp_path):
 def _all_texts(svg_path) -> list[str]:
     root = ET.parse(svg_path).getroot()
     return ["".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")]
+
+
+def test_flowchart_says_exclusions_with_labels_not_codes(rendered):
+    labels = rendered["figure1"].labels
+    excluded = [t for t in labels if t.startswith("Excluded:")]
+    assert excluded[0] == "Excluded: No hemoglobin data (Hemoglobin (g/dL) missing) n = 5,211"
+    assert excluded[2] == "Excluded: Age under 18 years (Age (years) under 18) n = 4,133"
+    # no description in the document: the step's label alone (results.json keeps the raw rule)
+    assert excluded[3] == "Excluded: Cancer or malignancy (MCQ220 not 'No') n = 988"
+    assert not any(raw in t for t in excluded for raw in ("LBXHGB missing", "RIDAGEYR < 18", "not in {2}"))

@@ -90,12 +90,16 @@ def test_every_figure_embedded_as_svg_data(elements, figures):
     assert found == FIGURE_KEYS
 
 
+DOI_LINK = "https://doi.org/10.1038/s41598-022-13973-w"
+
+
 def test_no_external_address(page, elements):
-    assert "http://" not in page and "https://" not in page
+    """Nothing is loaded from outside; the one outward link is the publication's DOI."""
+    assert "http://" not in page and "https://" not in page.replace(DOI_LINK, "")
     for tag, attrs in elements.tags:
         assert tag != "script" and tag != "link"
         if "href" in attrs:
-            assert attrs["href"].startswith("#"), attrs
+            assert attrs["href"].startswith("#") or (tag == "a" and attrs["href"] == DOI_LINK), attrs
         if "src" in attrs:
             assert attrs["src"].startswith("data:"), attrs["src"][:40]
             svg = base64.b64decode(attrs["src"].split(",", 1)[1]).decode("utf-8")
@@ -104,7 +108,7 @@ def test_no_external_address(page, elements):
 
 def test_nav_links_point_at_sections(elements):
     ids = set(_ids(elements))
-    links = [a["href"][1:] for tag, a in elements.tags if tag == "a"]
+    links = [a["href"][1:] for tag, a in elements.tags if tag == "a" and a["href"].startswith("#")]
     assert links == [key for key, _ in SECTIONS] and set(links) <= ids
 
 
@@ -112,7 +116,7 @@ def test_nav_links_point_at_sections(elements):
     "0.0061 (0.0044, 0.0078) &lt;0.000001",          # Table 2, paper, thoracic, Model 1
     "−0.0086 (−0.0123, −0.0050) &lt;0.001",          # Table 2, design, lumbar, Model 3 (U+2212)
     "45.68 ± 15.43",                                 # Table 1 age overall
-    "<td class=\"num\">49.88</td>",                  # Table 1 male % overall
+    "<td class=\"num\">4,052 (49.88%)</td>",         # Table 1 male: unweighted n (weighted %) overall
     "P for interaction 0.069",                       # Table 3 Model 2
     "Other Race and Not recorded (n=363)",           # Table 4 level with its n
     "14.30 (12.35, 15.10)",                          # Table 5 K with bootstrap CI
@@ -131,7 +135,7 @@ def test_methods_state_cohort_variables_weights_and_variance(elements, page):
     methods = page.split('<section id="methods">', 1)[1].split("</section>", 1)[0]
     for text in ("cycles 2013-2014, 2015-2016 and 2017-2018",
                  "tables DEMO, CBC and DXX (9 files",
-                 "Of 29,400 participants we excluded, in this order, 5,211 no hemoglobin data (LBXHGB missing)",
+                 "Of 29,400 participants we excluded, in this order, 5,211 no hemoglobin data (Hemoglobin (g/dL) missing)",
                  "leaving a cohort of 8,126 (Figure 1)",
                  "cut at the cohort&#x27;s sample quantiles 13.1, 14, 15",
                  "BMI (kg/m2): 57 filled with 29.12",
@@ -191,9 +195,11 @@ def test_text_from_the_document_is_escaped(figures):
     doc["labels"]["lumbar_bmd"] = "Lumbar <script>alert(1)</script>"
     doc["warnings"].append({"where": "x<y", "message": '<img src=x onerror="alert(2)">'})
     doc["provenance"]["data_files"][0]["file"] = "a&b.xpt"
+    doc["study"].update(citation="Smith <i>J</i>", doi='10.1000/x"><script>alert(3)</script>')
     page = render_report(doc, figures, {"note": "<b>bold</b>"})
+    assert "Smith &lt;i&gt;J&lt;/i&gt;" in page and 'href="https://doi.org/10.1000/x%22%3E%3Cscript%3E' in page
     assert "<script" not in page.lower() and "<img src=x" not in page and "<b>bold" not in page
-    assert "&lt;script&gt;alert(&quot;t1&quot;)&lt;/script&gt; (%)" in page
+    assert "&lt;script&gt;alert(&quot;t1&quot;)&lt;/script&gt;, n (%)" in page
     assert "Lumbar &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page and "x&lt;y" in page
     assert "a&amp;b.xpt" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
@@ -285,3 +291,48 @@ def test_report_prints_as_the_report_section_says(figures):
     assert "<th>Model 1 β</th><th>Model 1 95% CI</th><th>Model 1 P</th>" in page
     assert "<td class=\"num\">0.0061</td><td class=\"num\">(0.0044, 0.0078)</td><td class=\"num\">&lt;0.000001</td>" in page
     assert "P for interaction 0.034500" in page
+
+
+def test_the_reproduced_publication_is_cited_with_its_doi_as_a_link(page, elements):
+    doi_links = [a for tag, a in elements.tags if tag == "a" and a.get("class") == "doi"]
+    assert [a["href"] for a in doi_links] == [DOI_LINK, DOI_LINK]  # methods and reproduction section
+    methods = page[page.index('<section id="methods">'):page.index('<section id="pricssa">')]
+    reproduction = page[page.index('<section id="reproduction">'):page.index('<section id="warnings">')]
+    for section, lead in ((methods, "This analysis reproduces"), (reproduction, "Publication reproduced:")):
+        assert f'<p class="citation">{lead} <cite>Liu E, Hou X, Liu S, Han J, Lv H. Association of hemoglobin' in section
+        assert f'doi:<a class="doi" href="{DOI_LINK}">10.1038/s41598-022-13973-w</a>' in section
+
+
+def test_no_citation_no_link():
+    from nhanes_study.report.html import _reproduction_html
+
+    doc = results_document()
+    doc["study"].update(citation="", doi="")
+    page = render_report(doc, [], RUN_INFO)
+    assert "https://" not in page and "<cite>" not in page
+    assert '<p class="citation">' not in _reproduction_html(doc)
+
+
+def test_exclusions_are_said_with_labels_not_codes():
+    from nhanes_study.report.html import methods_paragraphs
+
+    doc = results_document()
+    flow = next(p for p in methods_paragraphs(doc) if p.startswith("Of 29,400 participants"))
+    assert "5,211 no hemoglobin data (Hemoglobin (g/dL) missing)" in flow
+    assert "4,133 age under 18 years (Age (years) under 18)" in flow
+    # a step without a description is said by its label alone; the raw rules stay in results.json only
+    assert "10,942 no lumbar or thoracic spine BMD data," in flow
+    for raw in ("LBXHGB missing", "RIDAGEYR < 18", "not in {2}", "DXXLSBMD, DXXTSBMD"):
+        assert raw not in flow
+    # survey missing codes: the study variable made from the NHANES one names it
+    doc["provenance"]["missing_codes_recoded"]["RIDAGEYR"] = 2
+    data = methods_paragraphs(doc)[0]
+    assert "Age (years) (RIDAGEYR): 2 values" in data and "DMDEDUC2: 11 values" in data
+
+
+def test_wide_tables_scroll_inside_their_box(page, elements):
+    assert ".table-wrap{overflow-x:auto}" in page
+    tables = [tag for tag, _ in elements.tags if tag == "table"]
+    wraps = [a for tag, a in elements.tags if tag == "div" and a.get("class") == "table-wrap"]
+    kv = [a for tag, a in elements.tags if tag == "table" and a.get("class") == "kv"]
+    assert len(wraps) == len(tables) - len(kv) > 10  # every table but the short key-value ones

@@ -138,3 +138,27 @@ def test_report_section_goes_into_the_results_document(tmp_path):
                               SimpleNamespace(flowchart=lambda: {"start": 0, "steps": [], "final": 0}))
     assert document["report"] == {"p_digits": 4, "p_threshold": 0.0001, "estimate_columns": "combined",
                                   "font": "Times New Roman", "font_size": 9.0}
+
+
+def test_table1_summary_default_and_per_variable(tmp_path):
+    assert load_study(default_study_path()).table1_summary == "mean_sd"
+    text = edited('[table1]\nvariables', '[table1]\nsummary = "median_iqr"\nvariables')
+    text = text.replace('label = "Age (years)"', 'label = "Age (years)"\nsummary = "mean_sd"', 1)
+    study = load_study(write(tmp_path, text))
+    assert study.table1_summary == "median_iqr"
+    assert study.variables["age"].summary == "mean_sd" and study.variables["bmi"].summary is None
+
+
+def test_reproduction_citation_and_doi(tmp_path):
+    assert load_study(default_study_path()).reproduction_citation == ""  # the reference study cites none
+    cited = edited('[reproduction]\n', '[reproduction]\ncitation = """Doe J. A study. J Epi. 2020;1:1-2."""\n'
+                   'doi = "10.1000/xyz123"\n')
+    study = load_study(write(tmp_path, cited))
+    assert study.reproduction_citation.startswith("Doe J") and study.reproduction_doi == "10.1000/xyz123"
+    # the DOI given as its address is kept as the DOI alone
+    text = cited.replace('doi = "10.1000/xyz123"', 'doi = "https://doi.org/10.1000/xyz123"')
+    assert load_study(write(tmp_path, text)).reproduction_doi == "10.1000/xyz123"
+    msg = error_of(tmp_path, cited.replace('doi = "10.1000/xyz123"', 'doi = "J Epi 1"'))
+    assert "[reproduction].doi" in msg and "10.<registrant>/<suffix>" in msg
+    msg = error_of(tmp_path, cited.replace('citation = """Doe J. A study. J Epi. 2020;1:1-2."""\n', ""))
+    assert "[reproduction].citation" in msg and "needs the 'citation'" in msg

@@ -80,6 +80,12 @@ MISTAKES = [
     ('[table1]\nvariables = ["age",', '[table1]\nvariables = ["age", "age",', "[table1].variables"),
     ('table = "table4"', 'table = "table2"', "[[subgroups]] #2.table"),
     ('table = "table4"', 'table = "table3"', "[[subgroups]] #2.table"),
+    ('label = "Age (years)"', 'label = "Age (years)"\nsummary = "median"', "[variables.age].summary"),
+    ('label = "Sex"', 'label = "Sex"\nsummary = "median_iqr"', "[variables.sex].summary"),
+    ('[table1]\nvariables', '[table1]\nsummary = "iqr"\nvariables', "[table1].summary"),
+    ('[reproduction]\n', '[reproduction]\ncitation = "Doe J. 2020."\ndoi = "s41598-022-13973-w"\n',
+     "[reproduction].doi"),
+    ('[reproduction]\n', '[reproduction]\ncite = "Doe J. 2020."\n', "[reproduction]"),
 ]
 
 

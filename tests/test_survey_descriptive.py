@@ -129,3 +129,30 @@ def test_missing_values_on_weighted_rows_are_refused():
         svyprop(pd.Series(["a", None, "b", "a"]), d)
     with pytest.raises(DesignError, match="missing"):
         weighted_chisq(["a", None, "b", "a"], ["x", "y", "x", "y"], np.ones(4))
+
+
+def test_svyquantile_hand_worked():
+    from nhanes_study.survey.descriptive import svyquantile
+
+    x = [5.0, 1.0, 3.0, 2.0, 4.0]
+    # equal weights: F reaches 0.5 between 2 and 3 (F(2) = 0.4, F(3) = 0.6) -> 3; quartiles 2 and 4
+    assert svyquantile(x, Design([1, 1, 1, 1, 1]), 0.5) == 3.0
+    assert svyquantile(x, Design([1, 1, 1, 1, 1]), 0.25) == 2.0
+    assert svyquantile(x, Design([1, 1, 1, 1, 1]), 0.75) == 4.0
+    # F equals p exactly at a value: that (lower) value, not the midpoint
+    assert svyquantile([1.0, 2.0, 3.0, 4.0], Design([1, 1, 1, 1]), 0.5) == 2.0
+    # weights move it: 4 carries 6 of 10 -> the median is 4
+    assert svyquantile([1.0, 2.0, 3.0, 4.0], Design([1, 2, 1, 6]), 0.5) == 4.0
+    # zero weights (outside a domain) are ignored even when the value is missing
+    assert svyquantile([np.nan, 2.0, 3.0, 9.0], Design([0, 1, 1, 0]), 0.5) == 2.0
+    # R's corner: the smallest value alone holds more than p of the weight -> the second value
+    assert svyquantile([1.0, 2.0, 3.0], Design([5, 1, 1]), 0.25) == 2.0
+    assert svyquantile([7.0, np.nan], Design([2.0, 0.0]), 0.5) == 7.0
+
+
+def test_descriptive_docstring_examples_run():
+    import doctest
+
+    from nhanes_study.survey import descriptive
+
+    assert doctest.testmod(descriptive).failed == 0

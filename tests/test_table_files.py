@@ -216,9 +216,11 @@ def test_xlsx_numbers_are_numbers_with_formats(written):
 def test_xlsx_table1_counts_and_means(written):
     sheet = load_workbook(written[0] / "tables.xlsx")["table1_paper"]
     header = [c.value for c in sheet[1]]
-    assert header[1:3] == [f"Overall (n={N:,})", f"Overall (n={N:,}) SD"]
+    assert header[1:3] == [f"Overall (n={N:,})", f"Overall (n={N:,}) SD / %"]  # mean and SD; n and weighted %
     age = [c.value for c in sheet[2]]
-    assert age[0] == "Age (years)" and age[1] == 45.678 and age[2] == 15.4321
+    assert age[0] == "Age (years), mean ± SD" and age[1] == 45.678 and age[2] == 15.4321
+    male = next([c.value for c in row] for row in sheet.iter_rows(min_row=3) if str(row[0].value).strip() == "Male")
+    assert isinstance(male[1], int) and male[1] > 0 and isinstance(male[2], float) and 0 < male[2] < 100
     assert isinstance(age[-1], float) and sheet.cell(row=2, column=len(header)).number_format.startswith("[<")
     t5 = load_workbook(written[0] / "tables.xlsx")["table5_paper"]
     assert t5.cell(row=2, column=2).value == 363 and t5.cell(row=2, column=2).number_format == "#,##0"

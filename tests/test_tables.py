@@ -27,14 +27,53 @@ def test_table5_only_when_thresholds_present(doc):
     assert not any(t.key.startswith("table5") for t in all_tables(doc))
 
 
-def test_table1_prints_weighted_mean_sd_and_percent(doc):
+def test_table1_prints_weighted_mean_sd_and_n_weighted_percent(doc):
     t = table1_table(doc, "paper")
     assert t.header[1] == "Overall (n=8,126)"
-    assert t.rows[0] == ("Age (years)", "45.68 ± 15.43", "41.00 ± 14.10", "42.00 ± 14.20", "43.00 ± 14.30",
-                         "44.00 ± 14.40", "0.012")
-    assert t.rows[1][0] == "Sex (%)" and t.rows[1][-1] == "<0.001"
-    assert t.rows[2][:2] == ("  Male", "49.88")
+    assert t.rows[0] == ("Age (years), mean ± SD", "45.68 ± 15.43", "41.00 ± 14.10", "42.00 ± 14.20",
+                         "43.00 ± 14.30", "44.00 ± 14.40", "0.012")
+    assert t.rows[1][0] == "Sex, n (%)" and t.rows[1][-1] == "<0.001"
+    # unweighted n, then the weighted percent: the Overall male count is 4052 at 49.88%
+    assert t.rows[2][:3] == ("  Male", "4,052 (49.88%)", "836 (40.00%)")
+    assert t.rows[3][:3] == ("  Female", "4,074 (50.12%)", "1,254 (60.00%)")
+    notes = " ".join(t.notes)
+    assert "unweighted number of participants (survey-weighted %)" in notes
+    assert "median" not in notes  # no row is shown as a median
     assert "Rao-Scott chi-square" in " ".join(table1_table(doc, "design").notes)
+
+
+def test_table1_median_iqr_when_the_row_asks_for_it(doc):
+    doc["table1"]["paper"]["rows"][0]["summary"] = "median_iqr"
+    t = table1_table(doc, "paper")
+    assert t.rows[0] == ("Age (years), median (IQR)", "44.00 (31.00, 59.00)", "40.00 (29.00, 53.50)",
+                         "41.00 (30.00, 54.50)", "42.00 (31.00, 55.50)", "43.00 (32.00, 56.50)", "0.012")
+    notes = " ".join(t.notes)
+    assert "median (IQR: first and third quartiles" in notes and "svyquantile" in notes
+    assert "mean ± SD" not in notes
+    assert table1_table(doc, "design").rows[0][0] == "Age (years), mean ± SD"  # per profile record
+
+
+def test_table1_group_headers_show_each_groups_observed_range(doc):
+    t = table1_table(doc, "paper")
+    assert t.header[2:6] == ("Q1 (8.1–13.1 g/dL; n=2,090)", "Q2 (13.2–14 g/dL; n=2,010)",
+                             "Q3 (14.1–15 g/dL; n=2,050)", "Q4 (15.1–19.4 g/dL; n=1,976)")
+    assert "observed range of Hemoglobin (g/dL)" in " ".join(t.notes)
+    del doc["exposure_groups"]["ranges"]  # an older results document: headers as before
+    assert table1_table(doc, "paper").header[2] == "Q1 (n=2,090)"
+    doc["exposure_groups"]["ranges"] = {"Q1": [0.5, 1.25]}
+    doc["table1"]["paper"]["exposure_label"] = "Blood lead"  # no unit in the label: none printed
+    assert table1_table(doc, "paper").header[2] == "Q1 (0.5–1.25; n=2,090)"
+
+
+def test_table1_levels_in_the_order_the_document_gives():
+    levels = [{"level": name, "stats": {"Overall": {"percent": 25.0, "se": 1.0, "n": 10}}}
+              for name in ("Zeta", "Alpha", "Not recorded", "Mid")]
+    doc = {"table1": {"paper": {"exposure_label": "X", "groups": ["Overall"], "n": {"Overall": 40},
+                                "tests": {"continuous": "c", "categorical": "k"},
+                                "rows": [{"variable": "v", "label": "V", "kind": "categorical", "levels": levels,
+                                          "p": 0.5}]}}}
+    t = table1_table(doc, "paper")
+    assert [r[0].strip() for r in t.rows[1:]] == ["Zeta", "Alpha", "Not recorded", "Mid"]
 
 
 def test_table2_matches_estimates_by_model_number(doc):

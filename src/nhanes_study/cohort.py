@@ -15,6 +15,11 @@ Rules (missing values never satisfy a comparison):
 A rule may name NHANES variables or the study's continuous variables: their measured values
 (before any imputation, which happens on the cohort).
 
+Each step keeps its rule as written (``rule``: ``MCQ220 not in {2}``) and, for readers, the
+rule in the study's labels (``description``: ``Hemoglobin (g/dL) missing``) when every
+variable it names has one: a study variable, or an NHANES variable that is one study
+variable's source. Otherwise (or for an expression) the step's own label says it.
+
 Example::
 
     >>> import pandas as pd
@@ -26,6 +31,10 @@ Example::
     >>> rule = Exclusion("Outside 18-80", "expression", ("AGE",), expression="AGE < 18 or AGE > 80")
     >>> [(s.excluded, s.undecided) for s in build_cohort(frame, [rule]).steps]
     [(1, 1)]
+    >>> from nhanes_study.spec import Variable
+    >>> age = {"age": Variable("age", "continuous", "Age (years)", source="AGE")}
+    >>> reader_description(Exclusion("Under 18", "below", ("AGE",), 18.0), age)
+    'Age (years) under 18'
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ class FlowStep:
     excluded: int
     remaining: int
     undecided: int | None = None   # expression rules: rows kept because the expression was missing
+    description: str | None = None  # the rule in the study's labels (None: the label says it)
 
 
 @dataclass(frozen=True)
@@ -64,11 +74,43 @@ class Cohort:
             "start": self.start,
             "steps": [
                 {"label": s.label, "rule": s.rule, "excluded": s.excluded, "remaining": s.remaining,
-                 **({} if s.undecided is None else {"undecided": s.undecided})}
+                 **({} if s.undecided is None else {"undecided": s.undecided}),
+                 **({} if s.description is None else {"description": s.description})}
                 for s in self.steps
             ],
             "final": self.steps[-1].remaining if self.steps else self.start,
         }
+
+
+def _labelled(name: str, variables: Mapping[str, Variable]) -> Variable | None:
+    """The study variable a rule's name stands for: itself, or the first whose source it is."""
+    if name in variables:
+        return variables[name]
+    return next((v for v in variables.values() if v.source == name), None)
+
+
+def _level_text(var: Variable, codes: Sequence[float]) -> str:
+    names = dict(var.levels)
+    return ", ".join(names.get(c, f"{c:g}") for c in codes)
+
+
+def reader_description(exclusion: Exclusion, variables: Mapping[str, Variable] | None) -> str | None:
+    """The rule in the study's variable labels, or None when a name has no label (or an
+    expression rule): then the exclusion's own label is what readers see."""
+    if exclusion.rule == "expression":
+        return None
+    found = [_labelled(v, variables or {}) for v in exclusion.variables]
+    if not found or any(v is None for v in found):
+        return None
+    names = " or ".join(v.label for v in found)
+    if exclusion.rule == "missing":
+        return f"{names} missing"
+    if exclusion.rule in ("below", "above"):
+        return f"{names} {'under' if exclusion.rule == 'below' else 'over'} {exclusion.value:g}"
+    if len(found) != 1:
+        return None
+    levels = _level_text(found[0], exclusion.values)
+    return f"{names}: {levels}" if exclusion.rule == "in" else f"{names} other than {levels}"
 
 
 def exclusion_mask(frame: pd.DataFrame, exclusion: Exclusion,
@@ -111,5 +153,6 @@ def build_cohort(frame: pd.DataFrame, exclusions: Sequence[Exclusion],
         drop, undecided = exclusion_mask(frame, exclusion, variables)
         frame = frame.loc[~drop]
         steps.append(FlowStep(exclusion.label, exclusion.describe(), int(drop.sum()), len(frame),
-                              undecided if exclusion.rule == "expression" else None))
+                              undecided if exclusion.rule == "expression" else None,
+                              reader_description(exclusion, variables)))
     return Cohort(frame.reset_index(drop=True), start, tuple(steps))

@@ -88,7 +88,8 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
         "study": {"name": study.name, "title": study.title, "cycles": list(study.cycles),
                   "profiles": [p.name for p in study.profiles], "seed": study.seed,
                   "exposure": study.exposure.variable, "outcomes": list(study.outcomes),
-                  "reproduction_note": study.reproduction_note},
+                  "reproduction_note": study.reproduction_note,
+                  "citation": study.reproduction_citation, "doi": study.reproduction_doi},
         "design": design_record(study),
         "provenance": provenance(study, participants),
         "flowchart": cohort.flowchart(),
@@ -118,19 +119,26 @@ def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions(),
         document.update(run_analyses(frame, study, progress))
         results.write_results(document, staging / "results.json")
         if options.render:
-            with progress.step("tables, figures and report"):
-                render_outputs(document, staging, {"seconds": round(progress.elapsed, 1),
-                                                   "steps": [[n, round(t, 3)] for n, t in progress.timings]})
+            render_outputs(document, staging, progress)
     return document
 
 
-def render_outputs(document: dict, out_dir: Path, run_info: dict) -> None:
-    """Every rendering of the results document: tables (CSV/XLSX/DOCX), figures, report."""
+def render_outputs(document: dict, out_dir: Path, progress: Progress | None = None) -> dict:
+    """Every rendering of the results document: tables (CSV/XLSX/DOCX), figures, report.html,
+    then OUT/run.json; returns the run information both show.
+
+    Its `seconds` is the run's total time with the tables and figures rendered (all of the
+    run but writing the page that prints it, a fraction of a second)."""
     from nhanes_study.report.figures import render_figures
     from nhanes_study.report.html import write_report
     from nhanes_study.report.tables import write_tables
 
-    write_tables(document, out_dir / "tables")
-    figures = render_figures(document, out_dir / "figures")
-    results.write_results(run_info, out_dir / "run.json")
-    write_report(document, out_dir, run_info, figures=figures)
+    progress = progress or Progress("quiet")
+    with progress.step("tables and figures"):
+        write_tables(document, out_dir / "tables")
+        figures = render_figures(document, out_dir / "figures")
+    run_info = {"seconds": round(progress.elapsed, 1), "steps": [[n, round(t, 3)] for n, t in progress.timings]}
+    with progress.step("report"):
+        write_report(document, out_dir, run_info, figures=figures)
+        results.write_results(run_info, out_dir / "run.json")
+    return run_info

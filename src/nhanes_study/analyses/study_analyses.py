@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from nhanes_study.analyses import curves as curves_mod
 from nhanes_study.analyses import regressions, reproduction, table1, thresholds
 from nhanes_study.analyses.complete_cases import complete_mask
@@ -15,6 +17,16 @@ from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
 from nhanes_study.survey.threshold import MIN_DESIGN_DF
 from nhanes_study.variables import AnalysisFrame
+
+
+def _group_ranges(af: AnalysisFrame, exposure: str, group: str, labels: list[str]) -> dict:
+    """Each exposure group's observed [min, max] of the exposure (None for an empty group)."""
+    x = af.frame[exposure].to_numpy(dtype=float)
+    out = {}
+    for g in labels:
+        inside = x[(af.frame[group] == g).to_numpy() & np.isfinite(x)]
+        out[g] = [float(inside.min()), float(inside.max())] if inside.size else None
+    return out
 
 
 def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
@@ -34,6 +46,7 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
             "variable": group, "labels": labels,
             "cut_points": list(af.reports[group].cut_points),
             "n": {g: int((af.frame[group] == g).sum()) for g in labels},
+            "ranges": _group_ranges(af, study.exposure.variable, group, labels),
             "form_variable": group_column(study.exposure),
         },
         "exposure_forms": {"forms": list(study.exposure.forms), "per": study.exposure.per,

@@ -1,10 +1,13 @@
 """Table 1: the cohort's characteristics, overall and by exposure group, with a p per row.
 
-Continuous: weighted mean, SD = sqrt(svyvar), and the p of the Wald F test of the group
-factor in the weighted regression of the variable on it. Categorical: weighted percent per
+Continuous: weighted mean, SD = sqrt(svyvar), weighted median and quartiles (p25, p75;
+``survey::svyquantile(qrule = "math")``, as gtsummary's ``tbl_svysummary`` computes them),
+and the p of the Wald F test of the group factor in the weighted regression of the variable
+on it; `summary` says which the table shows (``mean_sd`` or ``median_iqr``). Categorical: weighted percent per
 level, and the p of the weighted chi-square (``paper``: Pearson on the weighted table
 rescaled to n) or the Rao-Scott F (``design``: ``svychisq(statistic = "F")``).
-Groups are domains of the profile's design, so the design profile never drops a row.
+Every level also has its unweighted n. Groups are domains of the profile's design, so the
+design profile never drops a row.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.spec import Study
-from nhanes_study.survey.descriptive import svychisq, svymean, svyprop, svyvar, weighted_chisq
+from nhanes_study.survey.descriptive import svychisq, svymean, svyprop, svyquantile, svyvar, weighted_chisq
 
 OVERALL = "Overall"
 
@@ -30,6 +33,11 @@ TEST_NAMES = {
         "rao_scott": "Rao-Scott second-order corrected F (svychisq, statistic = \"F\")",
     },
 }
+
+
+QUARTILES = (("p25", 0.25), ("median", 0.5), ("p75", 0.75))
+QUANTILE_RULE = ("weighted quantile: the smallest value at which the weighted distribution function reaches "
+                 "p (survey::svyquantile, qrule = \"math\")")
 
 
 def _finite(value) -> float | None:
@@ -56,10 +64,11 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
                 d = designs[g] if present.all() else designs[g].subset(present)
                 mean, se = svymean(x, d)
                 stats[g] = {"mean": _finite(mean), "sd": _finite(math.sqrt(svyvar(x, d))), "se": _finite(se),
-                            "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum())}
+                            "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum()),
+                            **{q: _finite(svyquantile(x, d, p)) for q, p in QUARTILES}}
             test = ctx.fit(name, [group]).wald(group)
             rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
-                         "p": test["p"], "test": test})
+                         "p": test["p"], "test": test, "summary": var.summary or study.table1_summary})
         else:
             values = frame[name].astype(str).to_numpy()
             levels = [str(c) for c in frame[name].cat.categories]
@@ -87,5 +96,6 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
         "n": n,
         "tests": {"continuous": TEST_NAMES["continuous"][ctx.profile.variance],
                   "categorical": TEST_NAMES["categorical"][ctx.profile.categorical_test]},
+        "quantile_rule": QUANTILE_RULE,
         "rows": rows,
     }

@@ -42,11 +42,17 @@ def _spread(table: Table, attribute: str, name_of, value_of) -> tuple[Table, lis
     """Columns split by each cell's `attribute`; also the value grid (None where text)."""
     widths: list[list[str]] = []  # per original column: names of its sub-columns
     for j in range(len(table.header)):
-        names: list[str] = []
+        # Each sub-column is named by what its cells hold; rows of other kinds (mean ± SD,
+        # n (%), median (IQR) in one Table 1 column) share a sub-column: "SD / %".
+        seen: list[list[str]] = []
         for row in table.rows:
             pieces = _pieces(row[j], attribute) if j else []
-            if len(pieces) > len(names):
-                names = [name_of(p) for p in pieces]
+            for i, piece in enumerate(pieces):
+                if i == len(seen):
+                    seen.append([])
+                if name_of(piece) not in seen[i]:
+                    seen[i].append(name_of(piece))
+        names = [" / ".join(n for n in kinds if n) for kinds in seen]
         widths.append(names if len(names) > 1 else [""])
     header = []
     for j, names in enumerate(widths):

@@ -200,6 +200,15 @@ def _curve(ax, series: dict, color: str, label: str, panel: str, i: int,
 # ---------------------------------------------------------------------------- Figure 1
 
 
+def _reader_rule(step: dict) -> str:
+    """The step's rule in the study's labels, on its own line(s); nothing when only the raw rule
+    (NHANES codes) is known: the step's label says it for readers (results.json keeps the rule)."""
+    text = step.get("description")
+    if not text or text == step["label"]:
+        return ""
+    return f"({textwrap.fill(text, 40)})\n"
+
+
 def _flowchart(doc: dict, out_dir: Path) -> FigureFile:
     flow = doc["flowchart"]
     steps = flow["steps"]
@@ -208,8 +217,7 @@ def _flowchart(doc: dict, out_dir: Path) -> FigureFile:
     for i, step in enumerate(steps):
         last = i == len(steps) - 1
         main.append(f"{'Final cohort' if last else 'Remaining'}\nn = {step['remaining']:,}")
-    side = [f"Excluded: {textwrap.fill(s['label'], 40)}\n({textwrap.fill(s['rule'], 40)})\nn = {s['excluded']:,}"
-            for s in steps]
+    side = [f"Excluded: {textwrap.fill(s['label'], 40)}\n{_reader_rule(s)}n = {s['excluded']:,}" for s in steps]
 
     rows = len(main)
     fig = Figure(figsize=(7.0, 1.25 * rows + 0.4))

@@ -167,6 +167,39 @@ def percent(value: float | None, digits: int = 2) -> Cell:
     return number(value, digits)
 
 
+def n_percent(n: int | None, value: float | None, digits: int = 2) -> Cell:
+    """'4,127 (52.36%)': an unweighted count and a weighted percent, as Table 1 prints a level."""
+    if n is None or missing(value):
+        return EMPTY
+    count, pct = f"{n:,}", _fixed(value, digits)
+    return Cell(f"{count} ({pct}%)", (Part("", count, n, "#,##0"), Part("%", pct, value, _decimal_format(digits))))
+
+
+def median_iqr(median: float | None, p25: float | None, p75: float | None, digits: int = 2) -> Cell:
+    """'13.90 (13.10, 14.80)': the median and, in brackets, the first and third quartiles."""
+    if missing(median) or missing(p25) or missing(p75):
+        return EMPTY
+    m, lo, hi = _fixed(median, digits), _fixed(p25, digits), _fixed(p75, digits)
+    number_format = _decimal_format(digits)
+    return Cell(f"{m} ({lo}, {hi})", (Part("", m, median, number_format), Part("Q1", lo, p25, number_format),
+                                      Part("Q3", hi, p75, number_format)))
+
+
+def value_range(low: float | None, high: float | None) -> str:
+    """'8.1–13.2': an observed range, each end as the data hold it (up to 6 significant digits)."""
+    if missing(low) or missing(high):
+        return ""
+    return f"{low:g}–{high:g}"
+
+
+def unit(label: str) -> str:
+    """The unit a label ends with in brackets: 'Hemoglobin (g/dL)' -> 'g/dL'; '' when none."""
+    label = label.rstrip()
+    if not label.endswith(")") or "(" not in label:
+        return ""
+    return label[label.rindex("(") + 1:-1].strip()
+
+
 def general(value: float | None) -> Cell:
     """A published number as given: 11.9, not 11.90."""
     if missing(value):

@@ -27,28 +27,68 @@ class Table:
     notes: tuple[str, ...] = ()
 
 
+SUMMARY_TEXT = {"mean_sd": "mean ± SD", "median_iqr": "median (IQR)"}
+
+
+def _group_header(doc: dict, t1: dict, group: str) -> str:
+    """'Overall (n=8,126)'; an exposure group with its observed range: 'Q1 (8.1–13.2 g/dL; n=2,124)'."""
+    groups = doc.get("exposure_groups") or {}
+    span = (groups.get("ranges") or {}).get(group) if group in groups.get("labels", []) else None
+    n = f"n={t1['n'][group]:,}"
+    if not span:
+        return f"{group} ({n})"
+    unit = fmt.unit(t1.get("exposure_label", ""))
+    return f"{group} ({fmt.value_range(*span)}{' ' + unit if unit else ''}; {n})"
+
+
+def _continuous_cell(row: dict, stats: dict) -> str:
+    if row.get("summary") == "median_iqr":
+        return fmt.median_iqr(stats.get("median"), stats.get("p25"), stats.get("p75"))
+    return fmt.mean_sd(stats["mean"], stats["sd"])
+
+
 def table1_table(doc: dict, profile: str) -> Table:
+    """Table 1 as gtsummary's tbl_svysummary lays it out: a continuous variable's mean ± SD or
+    median (IQR) (its `summary`), a categorical variable's levels as unweighted n (weighted %),
+    the levels in the study's order; each exposure group's observed range in its header."""
     t1 = doc["table1"][profile]
     groups = t1["groups"]
-    header = ("Characteristic",) + tuple(f"{g} (n={t1['n'][g]:,})" for g in groups) + ("P-value",)
-    rows = []
+    header = ("Characteristic",) + tuple(_group_header(doc, t1, g) for g in groups) + ("P-value",)
+    rows, shown = [], set()
     for row in t1["rows"]:
         if row["kind"] == "continuous":
-            cells = [fmt.mean_sd(row["stats"][g]["mean"], row["stats"][g]["sd"]) for g in groups]
-            rows.append((row["label"], *cells, fmt.p_value(row["p"])))
+            summary = row.get("summary", "mean_sd")
+            shown.add(summary)
+            cells = [_continuous_cell(row, row["stats"][g]) for g in groups]
+            rows.append((f"{row['label']}, {SUMMARY_TEXT[summary]}", *cells, fmt.p_value(row["p"])))
         else:
-            rows.append((f"{row['label']} (%)",) + ("",) * len(groups) + (fmt.p_value(row["p"]),))
+            shown.add("n_percent")
+            rows.append((f"{row['label']}, n (%)",) + ("",) * len(groups) + (fmt.p_value(row["p"]),))
             for level in row["levels"]:
-                cells = [fmt.percent(level["stats"][g]["percent"]) for g in groups]
+                cells = [fmt.n_percent(level["stats"][g].get("n"), level["stats"][g]["percent"]) for g in groups]
                 rows.append((f"  {level['level']}", *cells, ""))
-    notes = (
-        "Continuous variables: survey-weighted mean ± SD; categorical variables: survey-weighted %.",
-        f"P-values: {t1['tests']['continuous']} (continuous); {t1['tests']['categorical']} (categorical).",
+    described = []
+    if "mean_sd" in shown:
+        described.append("survey-weighted mean ± SD")
+    if "median_iqr" in shown:
+        described.append("survey-weighted median (IQR: first and third quartiles, in brackets; "
+                         f"{t1.get('quantile_rule', 'weighted quantiles')})")
+    notes = []
+    if described:
+        notes.append(f"Continuous variables: {' or '.join(described)}.")
+    if "n_percent" in shown:
+        notes.append("Categorical variables: unweighted number of participants (survey-weighted %).")
+    if any(g in (doc.get("exposure_groups") or {}).get("ranges", {}) for g in groups):
+        notes.append(f"Group headers: the observed range of {t1['exposure_label']} in each group, and its "
+                     "unweighted number of participants.")
+    means = " (a test of the means, also for rows shown as median (IQR))" if "median_iqr" in shown else ""
+    notes += [
+        f"P-values: {t1['tests']['continuous']}{means} (continuous); {t1['tests']['categorical']} (categorical).",
         f"Profile: {profile}.",
-    )
+    ]
     word = fmt.grouping_word(len(groups) - 1)
     return Table(f"table1_{profile}", f"Table 1. Characteristics of participants by {t1['exposure_label']} {word}",
-                 header, tuple(rows), notes)
+                 header, tuple(rows), tuple(notes))
 
 
 def _estimates(doc: dict, table: str, profile: str) -> list[dict]:

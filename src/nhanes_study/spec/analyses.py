@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import (
-    EXPOSURE_FORMS, TRANSFORMS, Curves, Exposure, Model, Published, Subgroup, Threshold, Variable,
+    EXPOSURE_FORMS, TABLE1_SUMMARIES, TRANSFORMS, Curves, Exposure, Model, Published, Subgroup, Threshold, Variable,
 )
 from nhanes_study.spec.variables import level_labels
 
@@ -101,11 +102,16 @@ def read_missing(miss: Section | None) -> tuple[str, str]:
             miss.get("categorical_label", str, "Not recorded"))
 
 
-def read_table1(t1: Section | None, names: Names) -> tuple[str, ...]:
+def read_table1(t1: Section | None, names: Names) -> tuple[tuple[str, ...], str]:
+    """[table1]: its variables (default: every study variable) and how continuous ones are
+    summarised unless a variable says otherwise ("mean_sd" or "median_iqr")."""
     if t1 is None:
-        return tuple(names.variables)
-    t1.only("variables")
-    return tuple(names.variable(t1, "variables", v) for v in t1.get_list("variables", str))
+        return tuple(names.variables), "mean_sd"
+    t1.only("variables", "summary")
+    summary = t1.get("summary", str, "mean_sd", choices=TABLE1_SUMMARIES)
+    if "variables" not in t1.data:
+        return tuple(names.variables), summary
+    return tuple(names.variable(t1, "variables", v) for v in t1.get_list("variables", str)), summary
 
 
 def read_models(root: Section, names: Names, exposure: str) -> tuple[Model, ...]:
@@ -248,8 +254,24 @@ def read_published(root: Section, names: Names, study_parts: dict) -> tuple[Publ
     return tuple(published)
 
 
-def read_reproduction(rs: Section | None) -> str:
+DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
+DOI_PREFIXES = ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/", "http://dx.doi.org/", "doi:")
+
+
+def read_reproduction(rs: Section | None) -> tuple[str, str, str]:
+    """[reproduction]: (note, citation, doi). A DOI given as a doi.org address or with "doi:"
+    in front is kept as the DOI alone."""
     if rs is None:
-        return ""
-    rs.only("note")
-    return rs.get("note", str, "")
+        return "", "", ""
+    rs.only("note", "citation", "doi")
+    doi = rs.get("doi", str, "").strip()
+    for prefix in DOI_PREFIXES:
+        if doi.lower().startswith(prefix):
+            doi = doi[len(prefix):].strip()
+    if doi and not DOI.match(doi):
+        rs.fail(f"'{doi}' is not a DOI; give it as \"10.<registrant>/<suffix>\", "
+                "e.g. \"10.1038/s41598-022-13973-w\"", "doi")
+    citation = rs.get("citation", str, "").strip()
+    if doi and not citation:
+        rs.fail("a DOI needs the 'citation' it belongs to (authors, title, journal, year)", "citation")
+    return rs.get("note", str, ""), citation, doi

@@ -77,7 +77,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     exposure = sections.read_exposure(root.section("exposure"), names, miss_label)
     outcomes = sections.read_outcomes(root, names)
     check_outcomes(root, variables, exposure.variable, outcomes)
-    table1 = sections.read_table1(root.section("table1", None), names)
+    table1, table1_summary = sections.read_table1(root.section("table1", None), names)
     models = sections.read_models(root, names, exposure.variable)
     subgroups = sections.read_subgroups(root, names)
     check_subgroup_tables(root)
@@ -86,7 +86,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     published = sections.read_published(root, names, {
         "outcomes": outcomes, "subgroups": subgroups, "thresholds": thresholds, "exposure": exposure,
         "missing_label": miss_label})
-    note = sections.read_reproduction(root.section("reproduction", None))
+    note, citation, doi = sections.read_reproduction(root.section("reproduction", None))
     report = read_report(root.section("report", None))
 
     study_ = Study(
@@ -98,7 +98,8 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         missing_continuous=miss_cont, missing_categorical_label=miss_label,
         variables=variables, table1=table1, models=models, subgroups=subgroups,
         curves=curves, thresholds=thresholds, published=published,
-        reproduction_note=note, renames=renames, report=report,
+        reproduction_note=note, reproduction_citation=citation, reproduction_doi=doi,
+        table1_summary=table1_summary, renames=renames, report=report,
     )
     check_study(root, study_)
     return study_

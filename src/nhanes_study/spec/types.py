@@ -13,6 +13,8 @@ from nhanes_study.spec.report import ReportSettings
 PROFILE_NAMES = ("paper", "design")
 EXCLUSION_RULES = ("missing", "below", "above", "not_in", "in", "expression")
 KINDS = ("continuous", "categorical")
+# How Table 1 shows a continuous variable: weighted mean ± SD, or weighted median (IQR).
+TABLE1_SUMMARIES = ("mean_sd", "median_iqr")
 
 # Allowed values of each profile setting; the study file must set every one of them.
 # `weights = "none"` is an ordinary (unweighted) fit; it needs `variance = "model"`.
@@ -73,6 +75,7 @@ class Variable:
     reference: str | None = None
     expression: str | None = None
     expression_names: tuple[str, ...] = ()   # the variables the expression reads
+    summary: str | None = None   # Table 1: "mean_sd" or "median_iqr"; None: the [table1] default
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -206,6 +209,9 @@ class Study:
     thresholds: tuple[Threshold, ...]
     published: tuple[Published, ...]
     reproduction_note: str = ""
+    reproduction_citation: str = ""   # [reproduction] citation: the publication reproduced
+    reproduction_doi: str = ""        # [reproduction] doi, e.g. "10.1038/s41598-022-13973-w"
+    table1_summary: str = "mean_sd"   # [table1] summary: continuous variables' default
     #: [data.rename]: variable -> {cycle years: its name in that cycle's file}
     renames: dict[str, dict[str, str]] = field(default_factory=dict)
     report: ReportSettings = ReportSettings()

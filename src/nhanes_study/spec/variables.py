@@ -8,7 +8,7 @@ import re
 
 from nhanes_study.expressions import ExpressionError, parse
 from nhanes_study.spec.toml_reader import Section
-from nhanes_study.spec.types import KINDS, Variable
+from nhanes_study.spec.types import KINDS, TABLE1_SUMMARIES, Variable
 
 # Names that become file names or column names of outputs: nothing that can leave a folder.
 FILE_NAME = re.compile(r"[a-z0-9_]+")
@@ -61,8 +61,11 @@ def read_variables(s: Section, raw: set[str]) -> dict[str, Variable]:
         v = s.section(name)
         check_file_name(v, None, name, "the variable name")
         v.only("source", "mean_of", "expression", "zero_is_missing", "kind", "label", "levels", "cut",
-               "cut_labels", "quantiles", "quantile_labels", "missing_label", "impute", "reference")
+               "cut_labels", "quantiles", "quantile_labels", "missing_label", "impute", "reference", "summary")
         kind = v.get("kind", str, choices=KINDS)
+        summary = v.get("summary", str, None, choices=TABLE1_SUMMARIES)
+        if summary is not None and kind != "continuous":
+            v.fail("'summary' is for continuous variables (a categorical one shows n (weighted %))", "summary")
         source = v.get("source", str, None)
         mean_of = v.get_list("mean_of", str, default=[])
         text = v.get("expression", str, None)
@@ -116,6 +119,7 @@ def read_variables(s: Section, raw: set[str]) -> dict[str, Variable]:
             cut_labels=cut_labels, quantiles=quantiles, quantile_labels=quantile_labels,
             missing_label=v.get("missing_label", str, None), impute=v.get("impute", bool, True),
             reference=v.get("reference", str, None), expression=text, expression_names=expression_names,
+            summary=summary,
         )
         if var.reference is not None and var.reference not in level_labels(var, var.missing_label or ""):
             v.fail(f"reference '{var.reference}' is not one of its levels", "reference")

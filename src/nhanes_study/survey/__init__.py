@@ -10,6 +10,7 @@ from nhanes_study.survey.descriptive import (
     svychisq,
     svymean,
     svyprop,
+    svyquantile,
     svyvar,
     weighted_chisq,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "svymean",
     "svyvar",
     "svyprop",
+    "svyquantile",
     "svychisq",
     "weighted_chisq",
 ]

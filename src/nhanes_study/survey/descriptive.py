@@ -6,6 +6,9 @@
   ``sum(w (x - mean)^2) / sum(w) * n / (n - 1)`` with n the rows of nonzero weight, so the
   weighted SD is ``sqrt(svyvar)``.
 * :func:`svyprop` - ``svymean(~factor(x), design)``: proportion and SE of each level.
+* :func:`svyquantile` - ``survey::svyquantile(~x, design, p, qrule = "math")`` point
+  estimate (the rule gtsummary's ``tbl_svysummary`` medians use): the smallest value at which
+  the weighted distribution function reaches p, computed as R does (see its docstring).
 * :func:`svychisq` - ``survey::svychisq(~row + col, design, statistic = "F")``: Pearson's
   X^2 of the weighted table (scaled to the number of rows), divided by the mean generalised
   design effect (Rao-Scott second order), on F(d0, d0 nu) with
@@ -30,7 +33,7 @@ from scipy import stats
 from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
 
-__all__ = ["ChisqTest", "svymean", "svyvar", "svyprop", "svychisq", "weighted_chisq"]
+__all__ = ["ChisqTest", "svymean", "svyvar", "svyprop", "svyquantile", "svychisq", "weighted_chisq"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,39 @@ def svyvar(x, design: Design) -> float:
     if n < 2:
         return math.nan
     return float(w @ (xv - mean) ** 2) / total * n / (n - 1)
+
+
+def svyquantile(x, design: Design, p: float) -> float:
+    """The weighted p-quantile, as ``survey::svyquantile(~x, design, p, qrule = "math")``.
+
+    Rows of zero weight are dropped; the rest sorted by x with cumulative weights C_i and
+    total W (R sums both in extended precision, and so does this). With ``k`` the last row
+    with ``C_k <= p W`` (the first row if none), the quantile is ``x_k`` when
+    ``p - C_k / W == 0``, else the next row's value. That is the inverse of the weighted
+    distribution function (the lower value where it equals p exactly), except R's one corner
+    kept here: when the smallest value alone carries more than p of the weight, the result is
+    the second smallest value. Only the point estimate (no CI).
+
+        >>> svyquantile([1, 2, 3, 4], Design([1, 1, 1, 1]), 0.5)
+        2.0
+        >>> svyquantile([1, 2, 3, 4], Design([1, 1, 1, 5]), 0.5)
+        4.0
+    """
+    x = _values(x, design)
+    keep = design.weights != 0
+    if not keep.any():
+        return math.nan
+    x, w = x[keep], design.weights[keep]
+    order = np.argsort(x, kind="stable")
+    x = x[order]
+    cumulative = np.cumsum(w[order].astype(np.longdouble))
+    total = float(cumulative[-1])
+    cumulative = cumulative.astype(float)
+    at_or_below = np.flatnonzero(cumulative <= p * total)
+    k = int(at_or_below[-1]) if at_or_below.size else 0
+    if p - cumulative[k] / total == 0:
+        return float(x[k])
+    return float(x[min(k + 1, x.size - 1)])
 
 
 def _levels(values, mask: np.ndarray) -> tuple[np.ndarray, list]:
