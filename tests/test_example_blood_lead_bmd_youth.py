@@ -61,8 +61,9 @@ def test_quartile_cut_points_are_the_papers(built):
     x = af.frame["blood_lead"].to_numpy(dtype=float)
     assert np.allclose(np.quantile(x, [0.25, 0.5, 0.75]), [0.59, 0.82, 1.20], rtol=0, atol=1e-12)
     counts = af.frame["blood_lead_group"].value_counts().to_dict()
-    lower_closed = np.searchsorted([0.59, 0.82, 1.20], x, side="left")  # a tie goes to the lower group
-    assert counts == {f"Q{i + 1}": int((lower_closed == i).sum()) for i in range(4)}
+    upper_closed = np.searchsorted([0.59, 0.82, 1.20], x, side="right")  # a tie goes to the upper group
+    assert counts == {f"Q{i + 1}": int((upper_closed == i).sum()) for i in range(4)}
+    assert counts == {"Q1": 1386, "Q2": 1386, "Q3": 1391, "Q4": 1420}  # the paper's group sizes
 
 
 def test_tables_2_and_3_of_every_profile_agree_with_r(built, r_oracle):

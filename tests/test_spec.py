@@ -162,3 +162,11 @@ def test_reproduction_citation_and_doi(tmp_path):
     assert "[reproduction].doi" in msg and "10.<registrant>/<suffix>" in msg
     msg = error_of(tmp_path, cited.replace('citation = """Doe J. A study. J Epi. 2020;1:1-2."""\n', ""))
     assert "[reproduction].citation" in msg and "needs the 'citation'" in msg
+
+
+def test_exposure_ties_rule(tmp_path):
+    assert load_study(default_study_path()).exposure.ties == "lower"
+    text = edited("quantile_groups = 4\n", 'quantile_groups = 4\nties = "upper"\n')
+    assert load_study(write(tmp_path, text)).exposure.ties == "upper"
+    msg = error_of(tmp_path, edited("quantile_groups = 4\n", 'quantile_groups = 4\nties = "middle"\n'))
+    assert "[exposure].ties" in msg and "lower, upper" in msg

@@ -79,9 +79,17 @@ def type7_cuts(values: np.ndarray, groups: int) -> np.ndarray:
     return np.quantile(measured, np.arange(1, groups) / groups)
 
 
-def assign_quantile_groups(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Group index 0..len(cuts) per value: a value equal to a cut falls in the lower group; -1 if missing."""
-    index = np.searchsorted(cuts, values, side="left")
+def assign_quantile_groups(values: np.ndarray, cuts: np.ndarray, ties: str = "lower") -> np.ndarray:
+    """Group index 0..len(cuts) per value; -1 if missing. A value equal to a cut falls in the
+    lower group (``ties="lower"``, the cut closes its group: ``(a, b]``) or the upper one
+    (``ties="upper"``: ``[a, b)``, as SAS's and Stata's ranks of tied values often give).
+
+    >>> assign_quantile_groups(np.array([1.0, 2.0, 3.0]), np.array([2.0])).tolist()
+    [0, 0, 1]
+    >>> assign_quantile_groups(np.array([1.0, 2.0, 3.0]), np.array([2.0]), ties="upper").tolist()
+    [0, 1, 1]
+    """
+    index = np.searchsorted(cuts, values, side="left" if ties == "lower" else "right")
     return np.where(np.isnan(values), -1, index)
 
 
@@ -225,7 +233,7 @@ def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
     values = frame[exposure.variable].to_numpy(dtype=float)
     labels = list(exposure.group_labels) or [f"Q{i + 1}" for i in range(exposure.quantile_groups)]
     cuts = type7_cuts(values, exposure.quantile_groups)
-    idx = assign_quantile_groups(values, cuts)
+    idx = assign_quantile_groups(values, cuts, exposure.ties)
     group = f"{exposure.variable}_group"
     frame[group] = pd.Categorical.from_codes(idx, categories=labels)  # -1 (missing) -> NaN
     reports[group] = VariableReport(group, "categorical", int(np.isnan(values).sum()),

@@ -48,6 +48,7 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
             "n": {g: int((af.frame[group] == g).sum()) for g in labels},
             "ranges": _group_ranges(af, study.exposure.variable, group, labels),
             "form_variable": group_column(study.exposure),
+            "ties": study.exposure.ties,
         },
         "exposure_forms": {"forms": list(study.exposure.forms), "per": study.exposure.per,
                            "transform": study.exposure.transform, "reference": study.exposure.reference},

@@ -255,7 +255,8 @@ def methods_paragraphs(doc: dict) -> list[str]:
             cuts = ", ".join(fmt.general(c) for c in groups.get("cut_points", []))
             ns = ", ".join(f"{g} {groups['n'][g]:,}" for g in groups["labels"] if g in groups.get("n", {}))
             text += (f", also in {len(groups['labels'])} groups ({'-'.join(groups['labels'][:1] + groups['labels'][-1:])}) "
-                     f"cut at the cohort's sample quantiles {cuts} (n: {ns})")
+                     f"cut at the cohort's sample quantiles {cuts} (a value equal to a cut point in the "
+                     f"{groups.get('ties', 'lower')} group; n: {ns})")
         text += f"; the outcomes, analysed separately, were {_list([named(o) for o in study.get('outcomes', [])])}."
         out.append(text)
         forms = _forms_text(doc)

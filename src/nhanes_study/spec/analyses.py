@@ -41,7 +41,8 @@ class Names:
 
 
 def read_exposure(exp: Section, names: Names, missing_label: str) -> Exposure:
-    exp.only("variable", "quantile_groups", "group_labels", "forms", "per", "transform", "reference", "groups")
+    exp.only("variable", "quantile_groups", "group_labels", "forms", "per", "transform", "reference", "groups",
+             "ties")
     forms = exp.get_list("forms", str, default=["continuous"], min_len=1)
     for f in forms:
         if f not in EXPOSURE_FORMS:
@@ -62,6 +63,7 @@ def read_exposure(exp: Section, names: Names, missing_label: str) -> Exposure:
         group_labels=exp.get_list("group_labels", str, default=[]),
         forms=forms, per=per, transform=exp.get("transform", str, None, choices=TRANSFORMS),
         reference=exp.get("reference", str, None), groups_variable=groups,
+        ties=exp.get("ties", str, "lower", choices=("lower", "upper")),
     )
     if exposure.group_labels and len(exposure.group_labels) != exposure.quantile_groups:
         exp.fail(f"has {len(exposure.group_labels)} labels for {exposure.quantile_groups} groups", "group_labels")

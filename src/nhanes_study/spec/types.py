@@ -125,6 +125,7 @@ class Exposure:
     transform: str | None = None        # one of TRANSFORMS
     reference: str | None = None        # reference level of the groups form (default: the first)
     groups_variable: str | None = None  # a categorical study variable instead of the quantile groups
+    ties: str = "lower"                 # the quantile group of a value equal to a cut point: lower | upper
 
 
 @dataclass(frozen=True)
