@@ -221,6 +221,7 @@ class SmoothDesign:
     log_det_S: float               # log pseudo-determinant of Sz
     covariates: np.ndarray         # the covariate columns (n x q)
     k: int
+    by: np.ndarray | None = None   # the group label of each row (with `by`)
 
 
 def smooth_design(
@@ -316,4 +317,4 @@ def smooth_design(
 
     return SmoothDesign(y=y, w=w, X=X, names=names, n_par=n_par, blocks=blocks, labels=labels,
                         levels=levels, knots=knots, F=F, Z=Z, Sz=Sz, E=E, rank=rank,
-                        log_det_S=log_det_S, covariates=Xc, k=k)
+                        log_det_S=log_det_S, covariates=Xc, k=k, by=by)
