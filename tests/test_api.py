@@ -230,3 +230,15 @@ def test_blas_runs_one_thread_during_a_run_when_numpy_was_imported_first(project
     assert seen["before"] and max(seen["before"]) == 2
     assert len(seen["inside"]) == 1 and seen["inside"][0] and set(seen["inside"][0]) == {1}
     assert max(seen["after"]) == 2  # restored after the run
+
+
+def test_importing_the_package_loads_no_numeric_library_and_sets_nothing():
+    """`import nhanes_study` stays light and leaves the session alone: the API loads on first
+    use, and no thread variable is set (the run limits its own threads)."""
+    code = ("import os, sys; import nhanes_study as ns; "
+            "print('numpy' in sys.modules, 'OPENBLAS_NUM_THREADS' in os.environ, callable(ns.run), "
+            "'numpy' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                            "MKL_NUM_THREADS")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.stdout.split() == ["False", "False", "True", "True"], proc.stderr
