@@ -242,3 +242,21 @@ def test_importing_the_package_loads_no_numeric_library_and_sets_nothing():
                                                             "MKL_NUM_THREADS")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.stdout.split() == ["False", "False", "True", "True"], proc.stderr
+
+
+def test_save_later_reports_the_runs_time_not_the_time_since(res, tmp_path):
+    """run.json (and the report) give the run's own time and steps however long after the
+    run `save` is called: the clock carries on from the run's, it does not restart or count
+    the wait."""
+    import time
+
+    from nhanes_study.run_results import Results
+
+    held = Results(res.study, res.document, {"seconds": 1000.0, "steps": [["load data", 1.5]]})
+    time.sleep(1.0)
+    t0 = time.perf_counter()
+    held.save(tmp_path / "out")
+    took = time.perf_counter() - t0
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert 1000.0 <= run["seconds"] <= 1000.0 + took + 0.2
+    assert run["steps"][0] == ["load data", 1.5]

@@ -75,7 +75,7 @@ def run(study: StudySource, data_dir: DataDirs = None, *, cache_dir: str | Path 
 
         with output_folder(out) as staging:
             results = _analyse(study, options, progress)
-            results.write_into(staging, render=render)
+            results.write_into(staging, render=render, progress=progress)
         return results
 
 

@@ -114,11 +114,12 @@ def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
     return document
 
 
-def write_outputs(document: dict, folder: Path, run_info: dict, render: bool, progress: Progress) -> None:
+def write_outputs(document: dict, folder: Path, render: bool, progress: Progress) -> None:
     """Write a run into ``folder`` (the output folder's staging folder): results.json, then,
-    when ``render``, its renderings and run.json (``run_info``: the run's time and steps)."""
+    when ``render``, its renderings and run.json (the run's time and steps, from ``progress``)."""
     results.write_results(document, folder / "results.json")
     if render:
+        run_info = {"seconds": round(progress.elapsed, 1), "steps": [[n, round(t, 3)] for n, t in progress.timings]}
         with progress.step("tables, figures and report"):
             render_outputs(document, folder, run_info)
 

@@ -164,8 +164,15 @@ class Results:
             self.write_into(staging, render=render)
         return Path(out)
 
-    def write_into(self, folder: Path, render: bool = True) -> None:
-        """Write the outputs into ``folder`` as they are (no output-folder checks or swap)."""
+    def write_into(self, folder: Path, render: bool = True, progress: Progress | None = None) -> None:
+        """Write the outputs into ``folder`` as they are (no output-folder checks or swap).
+
+        ``progress``: the run's own, when writing right after it; else one that carries on
+        the run's clock and steps, so that run.json and the report give the run's time
+        (not the time since)."""
         from nhanes_study.pipeline import write_outputs
 
-        write_outputs(self.document, Path(folder), self.run_info, render, self._progress)
+        if progress is None:
+            progress = Progress.continuing(self._progress.mode, self.run_info["seconds"], self.run_info["steps"],
+                                           self._progress.stream)
+        write_outputs(self.document, Path(folder), render, progress)
