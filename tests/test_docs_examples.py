@@ -45,3 +45,11 @@ def test_python_api_page_runs(data_dir, tmp_path, monkeypatch):
     assert runner.failures == 0, "".join(report)[-4000:]
     assert runner.tries == source.count(">>>")
     assert (tmp_path / "out" / "results.json").exists()
+
+
+def test_readme_python_lines_are_those_of_the_tested_page():
+    """The README's three lines of Python are docs/python.md's (whose examples run above)."""
+    readme = re.findall(r"```python\n(.*?)```", (DOCS.parent / "README.md").read_text(encoding="utf-8"), re.S)
+    page = re.findall(r"```python\n(.*?)```", (DOCS / "python.md").read_text(encoding="utf-8"), re.S)[0]
+    lines = [line.split("#")[0].rstrip() for line in readme[0].splitlines()]
+    assert len(lines) == 3 and all(line in page.splitlines() for line in lines), (lines, page)
