@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nhanes_study.pipeline import RunOptions, load_study_data, run_study
+from nhanes_study.api import run
+from nhanes_study.pipeline import RunOptions, load_study_data
 from nhanes_study.progress import Progress
 from tests import oracle
 from tests.conftest import shared_data_dir
@@ -66,8 +67,7 @@ def main(argv=None) -> None:
         for i in range(args.repeat):
             progress = Progress("quiet")
             t0 = time.perf_counter()
-            run_study(study, tmp / "out", RunOptions(data_dir=folder, cache_dir=tmp / "cache", progress=False),
-                      progress)
+            run(study, data_dir=folder, cache_dir=tmp / "cache", out=tmp / "out", progress=progress)
             took = time.perf_counter() - t0
             if took < warm:
                 warm, steps = took, progress.timings

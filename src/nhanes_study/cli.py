@@ -12,8 +12,16 @@ import signal
 import sys
 from pathlib import Path
 
-from nhanes_study import __version__
-from nhanes_study.errors import NhanesStudyError
+# The command line's process is ours: one BLAS thread unless the user set it, before numpy
+# loads (this also covers the commands that do not go through nhanes_study.api.run, which
+# sets the limit itself with threadpoolctl). docs/performance.md says why.
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+USER_SET_BLAS_THREADS = any(v in os.environ for v in BLAS_VARIABLES)
+for _var in BLAS_VARIABLES:
+    os.environ.setdefault(_var, "1")
+
+from nhanes_study import __version__  # noqa: E402
+from nhanes_study.errors import NhanesStudyError  # noqa: E402
 
 EPILOG_RUN = """\
 examples:
@@ -98,18 +106,18 @@ def _study_path(arg: Path | None) -> Path:
 
 
 def _cmd_run(args) -> int:
-    from nhanes_study.pipeline import RunOptions, run_study
+    from nhanes_study import api
     from nhanes_study.progress import Progress
     from nhanes_study.spec import load_study
 
     study = load_study(_study_path(args.study))
     mode = "quiet" if args.quiet else "json" if args.log_json else "human"
     progress = Progress(mode)
-    options = RunOptions(data_dir=args.data_dir, cache_dir=args.cache_dir, progress=progress.bars,
-                         render=not args.no_render)
     progress.message(f"{study.name}: {study.title}")
-    document = run_study(study, args.out, options, progress)
-    flow = document["flowchart"]
+    results = api.run(study, data_dir=args.data_dir, cache_dir=args.cache_dir, out=args.out,
+                      render=not args.no_render, progress=progress,
+                      blas_threads=None if USER_SET_BLAS_THREADS else 1)
+    flow = results.document["flowchart"]
     progress.message(f"{flow['start']:,} participants -> cohort of {flow['final']:,}; "
                      f"wrote {args.out / 'results.json'} in {progress.elapsed:.1f} s",
                      results=str(args.out / "results.json"))

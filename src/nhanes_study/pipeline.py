@@ -1,6 +1,8 @@
 """One run of a study: source -> participants -> cohort -> analyses -> results document.
 
-Each stage is a function of plain data; this module only strings them together.
+Each stage is a function of plain data; this module only strings them together:
+`analyse` (the document, nothing written) and `write_outputs` (into a folder). The public
+entry, which adds the output folder and the thread limit, is `nhanes_study.api.run`.
 """
 
 from __future__ import annotations
@@ -97,30 +99,28 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
     }
 
 
-def run_study(study: Study, out_dir: Path, options: RunOptions = RunOptions(),
-              progress: Progress | None = None) -> dict:
-    """Run the whole study: OUT/results.json, then its renderings; return the document.
-
-    OUT is replaced as a whole when the run succeeds and left as it was otherwise
-    (outputs.output_folder): its checks and lock come before any data is read.
-    """
+def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
+    """The results document of a run, written nowhere (the caches of downloaded and parsed
+    tables aside): data, cohort and variables, then every analysis of every profile."""
     from nhanes_study.analyses.study_analyses import run_analyses
-    from nhanes_study.outputs import output_folder
     from nhanes_study.variables import build_analysis_frame
 
-    progress = progress or Progress("human" if options.progress else "quiet")
-    with output_folder(out_dir) as staging:
-        with progress.step("load data"):
-            participants = load_study_data(study, options)
-        with progress.step("cohort and variables"):
-            cohort = build_cohort(participants.frame, study.exclusions, study.variables)
-            document = build_document(study, participants, cohort)
-            frame = build_analysis_frame(cohort.frame, study)
-        document.update(run_analyses(frame, study, progress))
-        results.write_results(document, staging / "results.json")
-        if options.render:
-            render_outputs(document, staging, progress)
+    with progress.step("load data"):
+        participants = load_study_data(study, options)
+    with progress.step("cohort and variables"):
+        cohort = build_cohort(participants.frame, study.exclusions, study.variables)
+        document = build_document(study, participants, cohort)
+        frame = build_analysis_frame(cohort.frame, study)
+    document.update(run_analyses(frame, study, progress))
     return document
+
+
+def write_outputs(document: dict, folder: Path, render: bool, progress: Progress) -> None:
+    """Write a run into ``folder`` (the output folder's staging folder): results.json, then,
+    when ``render``, its renderings and run.json (the run's time and steps, from ``progress``)."""
+    results.write_results(document, folder / "results.json")
+    if render:
+        render_outputs(document, folder, progress)
 
 
 def render_outputs(document: dict, out_dir: Path, progress: Progress | None = None) -> dict:

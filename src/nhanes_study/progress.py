@@ -34,6 +34,20 @@ class Progress:
         self.timings: list[tuple[str, float]] = []
         self._started = time.perf_counter()
 
+    @classmethod
+    def continuing(cls, mode: str, seconds: float, timings, stream: TextIO | None = None) -> "Progress":
+        """A progress that carries on an earlier one: its clock reads ``seconds`` now and it
+        holds ``timings`` ([name, seconds] pairs); for writing a run held in memory later.
+
+        >>> later = Progress.continuing("quiet", 12.0, [["load data", 2.5]])
+        >>> round(later.elapsed), later.timings
+        (12, [('load data', 2.5)])
+        """
+        progress = cls(mode, stream)
+        progress.timings = [(name, t) for name, t in timings]
+        progress._started -= seconds
+        return progress
+
     @property
     def bars(self) -> bool:
         """Whether tqdm bars should be shown (human mode only)."""

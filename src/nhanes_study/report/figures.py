@@ -20,21 +20,28 @@ Output is byte-identical across runs: matplotlib's own defaults (not the user's
 matplotlibrc), a fixed `svg.hashsalt`, and no date or software stamp.
 No statistic is computed here; every number drawn is read from the document.
 
+Each figure is built in memory first (`draw_figures`: matplotlib `Figure` objects, written
+nowhere), then written (`render_figures`, or `Drawing.save`).
+
 Example::
 
     >>> files = render_figures(doc, "out/figures")              # doctest: +SKIP
     >>> files[0].key, files[0].paths                            # doctest: +SKIP
     ('figure1', {'png': ..., 'svg': ..., 'pdf': ...})
+    >>> draw_figures(doc, ["figure1"])[0].figure                # doctest: +SKIP
+    <Figure size 700x...>
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -81,6 +88,23 @@ class Series:
     label: str
     gid: str
     color: str | None = None
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """One figure drawn in memory (a matplotlib `Figure`), not yet written anywhere."""
+
+    key: str
+    number: int
+    caption: str
+    profile: str | None
+    figure: Figure
+    series: tuple[Series, ...]
+
+    def save(self, out_dir: Path) -> "FigureFile":
+        """Write the figure in each format being written; the file record."""
+        return FigureFile(self.key, self.number, self.caption, self.profile, _save(self.figure, out_dir, self.key),
+                          self.series)
 
 
 @dataclass(frozen=True)
@@ -209,7 +233,7 @@ def _reader_rule(step: dict) -> str:
     return f"({textwrap.fill(text, 40)})\n"
 
 
-def _flowchart(doc: dict, out_dir: Path) -> FigureFile:
+def _flowchart(doc: dict) -> Drawing:
     flow = doc["flowchart"]
     steps = flow["steps"]
     cycles = ", ".join(doc["study"].get("cycles", []))
@@ -247,13 +271,13 @@ def _flowchart(doc: dict, out_dir: Path) -> FigureFile:
         arrow.arrow_patch.set_gid(f"arrow-excluded-{i}")
     caption = (f"Figure 1. Flowchart of participant selection, NHANES {cycles}: "
                f"{flow['start']:,} participants, {len(steps)} exclusion steps, final cohort of {flow['final']:,}.")
-    return FigureFile("figure1", 1, caption, None, _save(fig, out_dir, "figure1"), tuple(drawn))
+    return Drawing("figure1", 1, caption, None, fig, tuple(drawn))
 
 
 # ---------------------------------------------------------------------------- Figures 2-3
 
 
-def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int, out_dir: Path) -> FigureFile:
+def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int) -> Drawing:
     exposure = doc["study"]["exposure"]
     series = curve["series"][0]
     scatter = doc.get("scatter", {}).get(outcome)
@@ -279,8 +303,7 @@ def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int, ou
                f"(a) Each grey point is a participant{points}; the red line is the fitted curve. "
                f"(b) The fitted curve (red) with its 95% confidence band (blue){fitted}. "
                f"{_held_at(doc, curve.get('model'))} Profile: {profile}.")
-    key = f"figure{number}_{profile}"
-    return FigureFile(key, number, caption, profile, _save(fig, out_dir, key), tuple(drawn))
+    return Drawing(f"figure{number}_{profile}", number, caption, profile, fig, tuple(drawn))
 
 
 # ---------------------------------------------------------------------------- Figures 4-5
@@ -342,7 +365,7 @@ def _small_multiples(doc: dict, curves: list[dict], levels: list[str],
     return fig, drawn
 
 
-def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], number: int, out_dir: Path) -> FigureFile:
+def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], number: int) -> Drawing:
     exposure = doc["study"]["exposure"]
     order = {o: i for i, o in enumerate(doc["study"]["outcomes"])}
     curves = sorted(curves, key=lambda c: order.get(c["outcome"], len(order)))
@@ -365,18 +388,17 @@ def _by_figure(doc: dict, profile: str, variable: str, curves: list[dict], numbe
                f"{_model_label(doc, first.get('model'))} curves with 95% confidence bands, {_method(first)}; "
                f"{_label(doc, variable)} is not adjusted for. {layout} {_held_at(doc, first.get('model'), variable)} "
                f"Profile: {profile}.")
-    key = f"figure{number}_{profile}"
-    return FigureFile(key, number, caption, profile, _save(fig, out_dir, key), tuple(drawn))
+    return Drawing(f"figure{number}_{profile}", number, caption, profile, fig, tuple(drawn))
 
 
 # ---------------------------------------------------------------------------- all
 
 
-def _jobs(doc: dict, out_dir: Path) -> list[tuple]:
+def _jobs(doc: dict) -> list[tuple]:
     """Every figure to draw, as (function, arguments after doc), in a fixed order."""
     jobs: list[tuple] = []
     if "flowchart" in doc:
-        jobs.append((_flowchart, (out_dir,)))
+        jobs.append((_flowchart, ()))
     outcomes = doc["study"].get("outcomes", [])
     by_variables = _by_variables(doc)
     for profile in doc["study"]["profiles"]:
@@ -384,17 +406,18 @@ def _jobs(doc: dict, out_dir: Path) -> list[tuple]:
         for outcome in outcomes:
             overall = [c for c in _curves(doc, profile, None) if c["outcome"] == outcome]
             if overall:
-                jobs.append((_overall, (profile, outcome, overall[0], number, out_dir)))
+                jobs.append((_overall, (profile, outcome, overall[0], number)))
             number += 1
         for variable in by_variables:
             curves = _curves(doc, profile, variable)
             if curves:
-                jobs.append((_by_figure, (profile, variable, curves, number, out_dir)))
+                jobs.append((_by_figure, (profile, variable, curves, number)))
             number += 1
     return jobs
 
 
 _DOC: dict | None = None  # the document being drawn, shared with forked workers
+_OUT_DIR: Path | None = None  # where the figures are written, shared with forked workers
 
 
 def _worker_signals() -> None:
@@ -404,12 +427,47 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _draw(job: tuple) -> FigureFile:
-    function, args = job
+@contextlib.contextmanager
+def figure_style() -> Iterator[None]:
+    """matplotlib's own defaults (not the user's matplotlibrc) plus ours, for the block only."""
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(RC)
-        return function(_DOC, *args)
+        yield
+
+
+def _draw(job: tuple) -> FigureFile:
+    function, args = job
+    with figure_style():
+        return function(_DOC, *args).save(_OUT_DIR)
+
+
+def draw_figures(doc: dict, keys: Iterable[str] | None = None) -> list[Drawing]:
+    """Every figure the document has data for (or those of ``keys``), drawn in memory and
+    written nowhere: each `Drawing` holds a matplotlib `Figure` and its caption.
+
+    Each is the figure `render_figures` writes, drawn in the same style; ``Drawing.save``
+    writes it as `render_figures` does.
+    """
+    wanted = None if keys is None else set(keys)
+    drawings = []
+    with figure_style():
+        for function, args in _jobs(doc):
+            if wanted is None or _job_key(function, args) in wanted:
+                drawings.append(function(doc, *args))
+    return drawings
+
+
+def figure_keys(doc: dict) -> list[str]:
+    """The keys of the figures the document has data for, in order ("figure1", "figure2_paper"...)."""
+    return [_job_key(function, args) for function, args in _jobs(doc)]
+
+
+def _job_key(function, args: tuple) -> str:
+    if function is _flowchart:
+        return "figure1"
+    profile, number = args[0], args[3]  # _overall and _by_figure: (profile, ..., ..., number)
+    return f"figure{number}_{profile}"
 
 
 def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None,
@@ -420,16 +478,16 @@ def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None,
     Figures are independent, so they are drawn by `workers` forked processes (default: one
     per CPU, at most 4); each file is the same whichever process draws it.
     """
-    global _DOC, _FORMATS
+    global _DOC, _FORMATS, _OUT_DIR
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ValueError(f"figure formats must be some of {', '.join(FORMATS)}, not {', '.join(unknown) or 'none'}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = _jobs(doc, out_dir)
+    jobs = _jobs(doc)
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
-    _DOC, _FORMATS = doc, tuple(formats)
+    _DOC, _FORMATS, _OUT_DIR = doc, tuple(formats), out_dir
     try:
         if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
             with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)),
@@ -437,4 +495,4 @@ def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None,
                 return pool.map(_draw, jobs, chunksize=1)
         return [_draw(job) for job in jobs]
     finally:
-        _DOC, _FORMATS = None, FORMATS
+        _DOC, _FORMATS, _OUT_DIR = None, FORMATS, None

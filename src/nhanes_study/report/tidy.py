@@ -4,7 +4,9 @@ Each function returns a pandas DataFrame read from results.json alone (no statis
 computed); `write_tidy` writes them as CSV files under OUT/tables/tidy/:
 
 * `estimates.csv`: one row per regression estimate (Tables 2-4);
-* `table1.csv`: Table 1 long: one row per profile, variable, level and group;
+* `table1.csv`: Table 1 long: one row per profile, variable, level and group
+  (`table1_wide`, not written: one row per profile, variable and level, a column per
+  group and statistic, "Q1 mean");
 * `curves.csv`: one row per point of each fitted curve;
 * `thresholds.csv`: one row per threshold analysis (Table 5);
 * `flowchart.csv`: one row per exclusion step;
@@ -69,6 +71,25 @@ def table1(doc: dict) -> pd.DataFrame:
                                     "p": row.get("p")})
     return _frame(records, TABLE1_COLUMNS).astype(
         {"group_n": "Int64", "n": "Int64", **{c: "float64" for c in ("mean", "sd", "percent", "se", "p")}})
+
+
+TABLE1_ROW_KEYS = ("profile", "variable", "label", "kind", "level", "p")
+
+
+def table1_wide(doc: dict) -> pd.DataFrame:
+    """Table 1 wide: one row per profile, variable and level; then "<group> <statistic>"
+    columns ("Overall n", "Q1 mean", "Q1 percent"...), groups in order, from `table1`."""
+    long = table1(doc)
+    statistics = [c for c in long.columns if c not in TABLE1_ROW_KEYS and c not in ("group", "group_n")]
+    groups = list(dict.fromkeys(long["group"]))
+    columns = list(TABLE1_ROW_KEYS) + [f"{g} {s}" for g in groups for s in statistics]
+    rows: dict[tuple, dict] = {}
+    for record in long.to_dict("records"):
+        key = (record["profile"], record["variable"], record["level"])
+        row = rows.setdefault(key, {k: record[k] for k in TABLE1_ROW_KEYS})
+        row.update({f"{record['group']} {s}": record[s] for s in statistics})
+    wide = pd.DataFrame.from_records(list(rows.values()), columns=columns)
+    return wide.astype({c: long[c.rsplit(" ", 1)[1]].dtype for c in columns[len(TABLE1_ROW_KEYS):]} | {"p": "float64"})
 
 
 def curves(doc: dict) -> pd.DataFrame:

@@ -17,7 +17,7 @@ The format, section by section, is documented in docs/study-file.md.
 
 from __future__ import annotations
 
-from nhanes_study.spec.load import default_study_path, load_study
+from nhanes_study.spec.load import default_study_path, load_study, load_study_text, study_from_dict
 from nhanes_study.spec.types import (
     EXCLUSION_RULES, KINDS, PROFILE_NAMES, PROFILE_SETTINGS, Curves, Design, Exclusion, Exposure, Model,
     Profile, Published, Study, Subgroup, Threshold, Variable,
@@ -26,5 +26,5 @@ from nhanes_study.spec.types import (
 __all__ = [
     "EXCLUSION_RULES", "KINDS", "PROFILE_NAMES", "PROFILE_SETTINGS", "Curves", "Design", "Exclusion",
     "Exposure", "Model", "Profile", "Published", "Study", "Subgroup", "Threshold", "Variable",
-    "default_study_path", "load_study",
+    "default_study_path", "load_study", "load_study_text", "study_from_dict",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from nhanes_study.spec.report import read_report
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import PROFILE_NAMES, Study
 from nhanes_study.spec.variables import read_variables
+
+
+#: How errors and the provenance name a study given as text or as a dict (no file).
+STRING_SOURCE = "<string>"
+DICT_SOURCE = "<dict>"
 
 
 def default_study_path() -> Path:
@@ -34,6 +40,36 @@ def load_study(path: str | Path) -> Study:
                         f"(the reference study is {default_study_path()})") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read the study file: {exc.strerror}") from None
+    return _from_bytes(path, raw)
+
+
+def load_study_text(text: str, name: str = STRING_SOURCE) -> Study:
+    """Validate a study given as TOML text; errors name the source as ``name`` ("<string>").
+
+    >>> load_study_text("[study]\\nname = 'x'")
+    Traceback (most recent call last):
+    ...
+    nhanes_study.errors.SpecError: <string>: [study].cycles: is required but missing
+    """
+    return _from_bytes(Path(name), text.encode("utf-8"))
+
+
+def study_from_dict(data: dict, name: str = DICT_SOURCE) -> Study:
+    """Validate a study given as a dict shaped as the TOML file; errors name it ``name`` ("<dict>").
+
+    The provenance (and the report) records the dict as JSON text, with its SHA-256.
+    """
+    if not isinstance(data, dict):
+        raise SpecError(f"{name}: a study must be a dict of sections, not {type(data).__name__}")
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{name}: holds a value a study file cannot ({exc}); use strings, numbers, "
+                        "booleans, lists and dicts only") from None
+    return _build(Path(name), text, hashlib.sha256(text.encode("utf-8")).hexdigest(), json.loads(text))
+
+
+def _from_bytes(path: Path, raw: bytes) -> Study:
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
