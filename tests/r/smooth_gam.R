@@ -1,7 +1,9 @@
-# Reference for survey/smooth.py: mgcv::gam with a cr smooth, prior weights normalised to
-# mean 1, REML; overall or with a factor `by` (plus the factor's main effect).
+# Reference for survey/smooth.py and smooth_glm.py: mgcv::gam with a cr smooth, prior
+# weights normalised to mean 1, REML; overall or with a factor `by` (plus the factor's main
+# effect); family gaussian (default), binomial or poisson (canonical links).
 # args: weights (column), k, fits = list of {y, by (column or null), levels, covariates
-# (column names), grid}. Per fit: edf per smooth, sp, scale, REML score, and per curve
+# (column names), grid}, family (optional), epsilon (optional: gam.control's PIRLS
+# convergence tolerance, default 1e-7). Per fit: edf per smooth, sp, scale, REML score, and per curve
 # (level, or "all") the fit and se on the grid with the parametric columns of the
 # lpmatrix at colMeans(model.matrix(g)) and the level's dummy switched on.
 source("common.R")
@@ -13,8 +15,10 @@ d$.w <- d[[a$weights]] / mean(d[[a$weights]])
 k <- as.integer(a$k)
 # conv_tol (optional): mgcv's Newton tolerance on the REML score (default 1e-6, relative
 # to |score|, loose at n = 8,126); a tight value gives the REML optimum itself.
-ctrl <- if (is.null(a$conv_tol)) gam.control() else
-  gam.control(newton = list(conv.tol = as.numeric(a$conv_tol)))
+ctrl <- gam.control()
+if (!is.null(a$conv_tol)) ctrl <- gam.control(newton = list(conv.tol = as.numeric(a$conv_tol)))
+if (!is.null(a$epsilon)) ctrl$epsilon <- as.numeric(a$epsilon)
+fam <- if (is.null(a$family)) gaussian() else get(a$family)()
 out <- list(version = as.character(packageVersion("mgcv")), fits = list())
 for (fi in seq_along(a$fits)) {
   ft <- a$fits[[fi]]
@@ -29,7 +33,11 @@ for (fi in seq_along(a$fits)) {
     rhs <- c(sprintf('s(x, bs = "cr", k = %d)', k), covs)
   }
   f <- as.formula(paste(ft$y, "~", paste(rhs, collapse = " + ")))
-  elapsed <- system.time(g <- gam(f, data = d, weights = .w, method = "REML", control = ctrl))[["elapsed"]]
+  warned <- character(0)
+  elapsed <- system.time(g <- withCallingHandlers(
+    gam(f, data = d, weights = .w, family = fam, method = "REML", control = ctrl),
+    warning = function(w) { warned <<- c(warned, conditionMessage(w)); invokeRestart("muffleWarning") }
+  ))[["elapsed"]]
   means <- colMeans(model.matrix(g))
   npar <- g$nsdf
   grid <- num(ft$grid)
@@ -55,6 +63,7 @@ for (fi in seq_along(a$fits)) {
                          reml = as.numeric(g$gcv.ubre), edf_total = sum(g$edf),
                          converged = g$outer.info$conv, iterations = g$outer.info$iter,
                          grad = as.numeric(g$outer.info$grad),
-                         elapsed = elapsed, curves = curves)
+                         elapsed = elapsed, deviance = g$deviance, warnings = warned,
+                         curves = curves)
 }
 write_result(out)
