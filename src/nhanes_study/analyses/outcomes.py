@@ -17,8 +17,6 @@ Example::
     >>> frame = pd.DataFrame({"dep": pd.Categorical(["No", "Yes", "Not recorded", "Yes"])})
     >>> outcome_values(frame, Outcome("dep", "binomial", "Yes"), "Not recorded").tolist()
     [0.0, 1.0, nan, 1.0]
-    >>> effect_words("OR", "Sarcopenia")
-    'log odds of Sarcopenia'
 """
 
 from __future__ import annotations
@@ -30,18 +28,9 @@ from nhanes_study.errors import DataError
 from nhanes_study.spec import Outcome, Study
 from nhanes_study.survey.families import Family, get_family
 
-#: How a curve's y axis is named for each effect scale (a curve is on the link scale).
-SCALE_WORDS = {"beta": "{label}", "OR": "log odds of {label}", "RR": "log rate of {label}"}
-
-
 def family_of(study: Study, outcome: str) -> Family:
     """The family the study file gives `outcome` (gaussian when it says none)."""
     return get_family(study.outcome(outcome).family)
-
-
-def effect_words(effect: str, label: str) -> str:
-    """The y-axis words of a curve of an outcome whose estimates are `effect`."""
-    return SCALE_WORDS.get(effect, "{label}").format(label=label)
 
 
 def _event_values(column: pd.Series, spec: Outcome, missing_label: str) -> np.ndarray:

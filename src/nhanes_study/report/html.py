@@ -180,6 +180,33 @@ def _dropped(doc: dict) -> list[str]:
     return out
 
 
+FAMILY_WORDS = {
+    "binomial": ("a yes/no outcome, modelled by logistic regression: estimates are odds ratios (OR) per unit "
+                 "of the exposure form"),
+    "poisson": ("a count or yes/no outcome, modelled by Poisson regression with a log link: estimates are "
+                "rate (prevalence) ratios (RR)"),
+}
+
+
+def family_text(doc: dict) -> str:
+    """The outcomes that are not linear regressions: their family, event and how each profile fits them."""
+    families = doc.get("outcome_families") or {}
+    parts = []
+    for name, f in families.items():
+        words = FAMILY_WORDS.get(f.get("family"))
+        if words:
+            event = f" (event: {f['event']})" if f.get("event") else ""
+            parts.append(f"{fmt.label(doc, name)}{event} is {words}")
+    if not parts:
+        return ""
+    return ("; ".join(parts) + ". Unweighted profiles fit R's glm(family = binomial / poisson); weighted profiles "
+            "with model-based variance fit glm(family = quasibinomial / quasipoisson) with the weights divided by "
+            "their mean (raw survey weights make glm's iterations diverge and shrink likelihood SEs); the "
+            "design-based profile fits svyglm(family = quasibinomial() / quasipoisson()). Their smooth curves are "
+            "on the log-odds (log-rate) scale; their threshold analysis is a two-piece logistic (Poisson) model "
+            "with its likelihood-ratio test. Table 1 shows the weighted percent with the event.")
+
+
 def missing_data_text(doc: dict, short: bool = False) -> str:
     """What was done with missing values, and how many rows each analysis left out."""
     study, variables = doc["study"], doc.get("variables", {})
@@ -305,6 +332,9 @@ def methods_paragraphs(doc: dict) -> list[str]:
         forms = _forms_text(doc)
         if forms:
             out.append(forms)
+        families = family_text(doc)
+        if families:
+            out.append(families)
     covariates = []
     for m in doc.get("models", []):
         for name in m.get("adjust", []):
