@@ -198,3 +198,21 @@ def test_a_binomial_outcome_that_is_not_0_1_is_refused_with_its_values(data_dir)
     frame["low_lumbar"] = frame["lumbar_bmd"]
     with pytest.raises(DataError, match=r"values other than 0 and 1 \(\d+ distinct: 0\.\d+"):
         ProfileContext.build(frame, study, study.profile("paper"))
+
+
+def test_separation_is_a_warning_naming_the_cell_and_where_it_was_fitted(data_dir):
+    from nhanes_study.analyses.study_analyses import fit_warnings
+
+    study = replace(binary_study(("low_lumbar",)), subgroups=(), models=(Model("Model 2", "", ("age", "sex", "race")),))
+    frame = binary_frame(data_dir)
+    other = (frame["race"] == "Other Hispanic").to_numpy()
+    frame.loc[other, "low_lumbar"] = 0.0  # no event in one level of race: its log-odds diverges
+    records = estimates(ProfileContext.build(frame, study, study.profile("paper")), study)
+    assert all(any("no event among the" in w and "raceOther Hispanic = 1" in w for w in e["warnings"])
+               for e in records)
+    warned = fit_warnings(records)
+    assert {w["where"] for w in warned} == {"table2 paper low_lumbar model 1 continuous",
+                                            "table2 paper low_lumbar model 1 groups",
+                                            "table2 paper low_lumbar model 1 trend"}
+    assert all(f"no event among the {int(other.sum())} row(s) with raceOther Hispanic = 1" in w["message"]
+               for w in warned if "no event" in w["message"])
