@@ -50,6 +50,9 @@ EPS = np.finfo(float).eps
 #: PIRLS stops when the linear predictor moves less than this (x (1 + max|eta|)); the
 #: iteration converges quadratically, so the fit is then exact to rounding.
 ETA_TOL = 1e-9
+#: ... or when the penalized deviance changes by less than this (relative): a Newton
+#: step that small leaves an error of its square.
+PDEV_TOL = 1e-13
 PIRLS_MAX_ITER = 200
 #: Fewer events (or non-events) than this in the cohort or a group: the curve of a binary
 #: outcome is reported as unreliable.
@@ -300,8 +303,11 @@ class _GlmModel:
                 new = self._pdev(b_new, eta_new, lam)
                 halvings += 1
             moved = float(np.max(np.abs(eta_new - eta)))
+            change = abs(old - new)
             b, eta, old = b_new, eta_new, new
-            if moved < ETA_TOL * (1 + float(np.max(np.abs(eta)))):
+            # the linear predictor has settled; or (separation: some eta drift off to
+            # infinity) the penalized deviance no longer changes
+            if moved < ETA_TOL * (1 + float(np.max(np.abs(eta)))) or change < PDEV_TOL * (1 + abs(new)):
                 converged = True
                 break
         self.last = (b, eta)
@@ -424,6 +430,7 @@ def _warnings(sd: SmoothDesign, fam: Family, cur: _Fit, converged: bool, model: 
         if extreme.any():
             out.append(f"fitted rates numerically 0 for {int(extreme.sum())} participants: "
                        "the curve and band near them are unreliable")
+    out += _separated_columns(sd, fam, fitted)
     if fam.family == "binomial":
         groups = [("the cohort", fitted)] if sd.levels is None else [
             (f"group {lv}", fitted & (sd.by == lv)) for lv in sd.levels]
@@ -433,4 +440,31 @@ def _warnings(sd: SmoothDesign, fam: Family, cur: _Fit, converged: bool, model: 
             if min(events, others) < MIN_EVENTS:
                 out.append(f"only {events} events and {others} non-events in {name} "
                            f"(fewer than {MIN_EVENTS}): its curve is unreliable")
+    return out
+
+
+def _separated_columns(sd: SmoothDesign, fam: Family, fitted: np.ndarray) -> list[str]:
+    """The cells that separate: an indicator column (a group or covariate category) whose
+    participants are all events or all non-events (binomial), or all zero counts
+    (poisson). Its coefficient runs off to infinity and, through the column's mean, so
+    does the curve's level."""
+    out = []
+    X = sd.X[:, 1:sd.n_par]
+    for j, name in enumerate(sd.names[1:sd.n_par]):
+        col = X[:, j]
+        if not np.all((col == 0) | (col == 1)):
+            continue
+        rows = fitted & (col == 1)
+        if not rows.any():
+            continue
+        y = sd.y[rows]
+        if fam.family == "binomial" and (np.all(y == 0) or np.all(y == 1)):
+            kind = "events" if y[0] == 1 else "non-events"
+            out.append(f"all {int(rows.sum())} participants with {name} are {kind} (separation): its "
+                       "coefficient diverges and the curve's level (at the covariates' means) is unreliable; "
+                       "merge or drop that category")
+        elif fam.family == "poisson" and np.all(y == 0):
+            out.append(f"all {int(rows.sum())} participants with {name} have a zero count: its "
+                       "coefficient diverges and the curve's level (at the covariates' means) is unreliable; "
+                       "merge or drop that category")
     return out
