@@ -42,7 +42,7 @@ def binary_study(outcomes=("low_lumbar", "risk_count")):
     variables["low_lumbar"] = Variable("low_lumbar", "continuous", "Low lumbar BMD", expression="lumbar_bmd < 0.9")
     variables["risk_count"] = Variable("risk_count", "continuous", "Risk markers")
     specs = {"low_lumbar": Outcome("low_lumbar", "binomial"), "risk_count": Outcome("risk_count", "poisson")}
-    return replace(study, outcomes=tuple(outcomes), outcome_specs={o: specs[o] for o in outcomes},
+    return replace(study, outcomes=tuple(outcomes), outcome_specs={o: specs[o] for o in outcomes if o in specs},
                    variables=variables, profiles=(UNWEIGHTED, *study.profiles),
                    exposure=replace(study.exposure, forms=("continuous", "groups"), per=10.0),
                    models=(Model("Model 1", "", ()), Model("Model 2", "", ("age", "sex", "race"))),
@@ -216,3 +216,25 @@ def test_separation_is_a_warning_naming_the_cell_and_where_it_was_fitted(data_di
                                             "table2 paper low_lumbar model 1 trend"}
     assert all(f"no event among the {int(other.sum())} row(s) with raceOther Hispanic = 1" in w["message"]
                for w in warned if "no event" in w["message"])
+
+
+def test_a_categorical_outcome_with_its_event_is_fitted_as_0_1_with_its_missing_level_left_out(data_dir):
+    from nhanes_study.survey.glm import fit_glm
+
+    study = replace(binary_study(("diabetes",)), outcome_specs={"diabetes": Outcome("diabetes", "binomial", "Yes")},
+                    subgroups=(), models=(Model("Model 1", "", ()),), table1=("diabetes",))
+    frame = analysis_frame(data_dir).frame
+    ctx = ProfileContext.build(frame, study, study.profile("paper"))
+    labels = frame["diabetes"].astype(str).to_numpy()
+    y = np.where(labels == "Not recorded", np.nan, (labels == "Yes").astype(float))
+    np.testing.assert_array_equal(ctx.frame["diabetes"].to_numpy(), y)
+    (rec,) = [e for e in estimates(ctx, study) if e["form"] == "continuous"]
+    keep = np.isfinite(y)
+    x = frame["hgb"].to_numpy()[keep] / 10
+    X = np.column_stack([np.ones(keep.sum()), x])
+    fit = fit_glm(y[keep], X, ["(Intercept)", "I(hgb/10)"], normalized_weights(ctx.weights[keep]), "quasibinomial")
+    assert rec["beta"] == pytest.approx(fit.coef[1], rel=1e-12) and rec["n"] == int(keep.sum())
+    row = table1.table1(ctx, study, "hgb_group")["rows"][0]
+    assert row["levels"][0]["level"] == "Yes"
+    assert row["levels"][0]["stats"]["Overall"]["n"] == int((labels == "Yes").sum())
+    assert row["levels"][0]["stats"]["Overall"]["n_measured"] == int(keep.sum())
