@@ -93,6 +93,8 @@ def main(argv=None) -> None:
         terms = {t: tuple(kept.index(i) for i in ix if i in kept) for t, ix in terms.items()}
         names = [names[i] for i in kept]
         M = M[:, kept]
+        if sep:
+            what += f"; {len(sep)} separating indicator column(s) left out"
     print(f"smooth benchmark on {what}")
     specs, py = [], []
     for outcome, by in cases:

@@ -11,7 +11,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 # (file, index of the ```python block): the blocks that are complete programs
-RUNNABLE = [("survey.md", 0), ("threshold.md", 1)]
+RUNNABLE = [("survey.md", 0), ("threshold.md", 1), ("smooth.md", 0)]
 
 
 @pytest.mark.parametrize("name,index", RUNNABLE)
