@@ -238,3 +238,11 @@ def test_a_categorical_outcome_with_its_event_is_fitted_as_0_1_with_its_missing_
     assert row["levels"][0]["level"] == "Yes"
     assert row["levels"][0]["stats"]["Overall"]["n"] == int((labels == "Yes").sum())
     assert row["levels"][0]["stats"]["Overall"]["n_measured"] == int(keep.sum())
+
+
+def test_a_mean_filled_count_outcome_is_refused_with_the_fix(data_dir):
+    study = binary_study(("risk_count",))
+    frame = binary_frame(data_dir)
+    frame.loc[frame.index[:3], "risk_count"] = 0.37  # as [missing] continuous = "mean" would fill it
+    with pytest.raises(DataError, match=r"negative or not whole numbers \(0\.37\); a Poisson outcome"):
+        ProfileContext.build(frame, study, study.profile("paper"))

@@ -8,7 +8,7 @@ that every analysis asks: the fit, the curve's scale, the threshold model, the e
 * ``binomial``: a 0/1 variable (an expression such as ``DXXLSBMD < 0.68``), or a categorical
   variable with ``event = "Yes"``: 1 for the event level, 0 for the other levels, missing for
   the variable's missing-data level. Any value other than 0/1 is a DataError naming the values.
-* ``poisson``: a count (or 0/1) variable; a negative value is a DataError.
+* ``poisson``: a count (or 0/1) variable; a negative or fractional value is a DataError.
 
 Example::
 
@@ -53,10 +53,12 @@ def _check(y: np.ndarray, spec: Outcome, imputed: int) -> None:
                 f"({bad.size} distinct: {shown}){fix}; make it a 0/1 expression (e.g. \"x < 0.68\") or a "
                 "categorical variable with event = \"...\"")
     elif spec.family == "poisson":
-        if (measured < 0).any():
+        bad = measured[(measured < 0) | (measured != np.round(measured))]
+        if bad.size:
+            shown = ", ".join(f"{v:g}" for v in np.unique(bad)[:5]) + (" ..." if np.unique(bad).size > 5 else "")
             raise DataError(
-                f"outcome '{spec.variable}' has family = \"poisson\" but {int((measured < 0).sum()):,} "
-                f"value(s) are negative (smallest {measured.min():g}); a Poisson outcome is a count or 0/1")
+                f"outcome '{spec.variable}' has family = \"poisson\" but {bad.size:,} value(s) are negative or "
+                f"not whole numbers ({shown}){fix}; a Poisson outcome is a count or 0/1")
     if spec.family != "gaussian" and measured.size and np.unique(measured).size < 2:
         raise DataError(f"outcome '{spec.variable}' takes the single value {measured[0]:g} in the cohort: "
                         "there is nothing to model")
