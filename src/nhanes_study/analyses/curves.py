@@ -55,17 +55,19 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     frame = ctx.frame
     y = frame[outcome].to_numpy(dtype=float)[keep]
     x = frame[study.exposure.variable].to_numpy(dtype=float)[keep]
-    Z = ctx.matrix(covariates, rows=keep, intercept=False).matrix[keep] if covariates else None
+    mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
+    Z = mm.matrix[keep] if covariates else None
+    names = list(mm.names) if covariates else None  # so that a warning names the column
     weights = ctx.weights[keep]
     k = study.curves.basis_dimension
     family = ctx.family(outcome).base.name  # the GAM's likelihood family (its REML needs one)
     if by is None:
-        g = fit_gam(y, x, Z, weights, k=k, family=family)
+        g = fit_gam(y, x, Z, weights, k=k, family=family, covariate_names=names)
         c = g.curve(_grid(x, points))
         return [_series(None, len(y), g.edf["all"], np.asarray(c["x"]),
                         np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None, list(g.warnings)
     labels = frame[by].astype(str).to_numpy()[keep]
-    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels, family=family)
+    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels, family=family, covariate_names=names)
     out = []
     for level in levels:
         rows = labels == level
@@ -85,7 +87,9 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     knots = quantile_knots(x[keep], study.curves.design_knot_quantiles)
     boundary = (float(x[keep].min()), float(x[keep].max()))
     basis = natural_spline_basis(x, knots, boundary)
-    Z = ctx.matrix(covariates, rows=keep, intercept=False).matrix if covariates else np.zeros((len(y), 0))
+    mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
+    Z = mm.matrix if covariates else np.zeros((len(y), 0))
+    znames = list(mm.names) if covariates else []
     Z = np.where(keep[:, None], Z, 0.0)
     design = ctx.design if keep.all() else ctx.design.subset(keep)
     zbar = Z[keep].mean(axis=0)
@@ -93,7 +97,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     nb = basis.shape[1]
     if by is None:
         X = np.column_stack([ones, basis, Z])
-        names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + [f"z{j}" for j in range(Z.shape[1])]
+        names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + znames
         fit = fit_design_glm(y, X, names, design, ctx.fitting_family(outcome))
         z = stats.t.ppf(0.975, fit.df)
         grid = _grid(x[keep], points)
@@ -107,7 +111,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     X = np.column_stack([ones] + [d[:, None] for d in dummies[1:]] + blocks + [Z])
     names = (["(Intercept)"] + [f"{by}{lv}" for lv in levels[1:]]
              + [f"ns{j + 1}:{by}{lv}" for lv in levels for j in range(nb)]
-             + [f"z{j}" for j in range(Z.shape[1])])
+             + znames)
     fit = fit_design_glm(y, X, names, design, ctx.fitting_family(outcome))
     z = stats.t.ppf(0.975, fit.df)
     out = []

@@ -27,6 +27,8 @@ in ``design``); the record says how many (``n_dropped``).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from nhanes_study.analyses.complete_cases import complete_mask
@@ -62,7 +64,7 @@ def _glm_slope(t: dict) -> dict:
 
 
 def _glm_one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str, y, x, Z,
-             rows: np.ndarray, group: np.ndarray) -> dict:
+             rows: np.ndarray, group: np.ndarray, znames: list[str]) -> dict:
     """The two-piece model of a binomial or Poisson outcome (see the module docstring)."""
     fam = ctx.fitting_family(outcome)
     weights = None
@@ -72,6 +74,11 @@ def _glm_one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str, y
         weights[rows] = prior
     result = threshold_glm(y, x, Z, weights, family=fam, domain=rows, probs=spec.search_quantiles,
                            ci=ctx.ci)
+    names = {f"z{i}": n for i, n in enumerate(znames)}  # the engine's covariate names -> the model's
+
+    def named(message: str) -> str:
+        return re.sub(r"\bz\d+\b", lambda m: names.get(m.group(0), m.group(0)), message)
+
     design = ctx.profile.variance == "linearization"
     base = ctx.family(outcome).base.name
     record = {"table": TABLE, "profile": ctx.profile.name, "outcome": outcome,
@@ -84,7 +91,7 @@ def _glm_one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str, y
               "deviance_linear": result.deviance_linear, "deviance_two_piece": result.deviance_two_piece,
               "dispersion": result.dispersion, "lrt": result.lrt, "lrt_p": result.lrt_p,
               "search": result.search.to_dict(), "bootstrap": None, "davies": None,
-              "design_df": ctx.domain_df(rows), "warnings": list(result.warnings),
+              "design_df": ctx.domain_df(rows), "warnings": [named(w) for w in result.warnings],
               "bootstrap_skipped": BOOTSTRAP_SKIPPED.format(family=base) if spec.bootstrap_replicates else None,
               "notes": [BOOTSTRAP_SKIPPED.format(family=base)] if spec.bootstrap_replicates else [],
               "n_dropped": int((group & ~rows).sum())}
@@ -95,7 +102,7 @@ def _glm_one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str, y
         d = fit.to_dict()
         record.update(below=_glm_slope(fit.below), above=_glm_slope(fit.above), linear=_glm_slope(fit.linear),
                       difference_wald=d["difference_wald"])
-        record["warnings"] = list(dict.fromkeys(record["warnings"] + d["warnings"]))
+        record["warnings"] = list(dict.fromkeys(record["warnings"] + [named(w) for w in d["warnings"]]))
         record["notes"].append("the LRT is model-based (weighted likelihood); the slopes, their CIs and the "
                                "Wald test of the slope change (difference_wald) are design-based")
     return record
@@ -115,7 +122,8 @@ def _one(ctx: ProfileContext, study: Study, spec: Threshold, outcome: str) -> di
     y = frame[outcome].to_numpy(dtype=float)
     x = frame[exposure].to_numpy(dtype=float)
     if not ctx.family(outcome).closed_form:  # a binomial or Poisson outcome: the two-piece GLM
-        return _glm_one(ctx, study, spec, outcome, y, x, Z, rows, group)
+        znames = list(ctx.matrix(covariates, rows=rows, intercept=False).names) if covariates else []
+        return _glm_one(ctx, study, spec, outcome, y, x, Z, rows, group, znames)
     design = ctx.profile.variance == "linearization"
     d = study.design
     result = threshold_effect(
