@@ -58,3 +58,28 @@ def test_subgroup_level_group_row_and_trend_records():
     assert female["cis_overlap"] is True  # (-0.02, 0) and (-0.017, -0.007)
     assert q4["term"] == "Q4" and q4["difference"] == pytest.approx(-0.004) and q4["inside_ci"] is True
     assert trend["published"]["p"] == "<0.001" and trend["ours"]["p"] == 0.0004 and trend["difference"] is None
+
+
+def test_a_published_odds_ratio_is_compared_on_the_ratio_scale():
+    import math
+    from dataclasses import replace
+
+    from nhanes_study.spec import Published
+    study = replace(reference_study(), published=(
+        Published("table2", "lumbar_bmd", "Model 1", ratio=0.24, ci=(0.19, 0.31), p="<0.0001", effect="OR",
+                  term="Q4"),
+        Published("table2", "lumbar_bmd", "Model 1", ratio=1.5, ci=(1.2, 1.9), effect="OR")))
+    q4 = {"table": "table2", "outcome": "lumbar_bmd", "model": 1, "profile": "paper", "form": "groups", "row": "Q4",
+          "stratum": None, "beta": math.log(0.2), "ci_low": math.log(0.15), "ci_high": math.log(0.27), "p": 1e-9,
+          "effect": "OR", "ratio": 0.2, "ratio_ci_low": 0.15, "ratio_ci_high": 0.27}
+    per_unit = {**q4, "form": "continuous", "row": "hgb, per unit", "ratio": 0.8, "ratio_ci_low": 0.7,
+                "ratio_ci_high": 0.95}
+    first, second = [r for r in reproduction(study, [q4, per_unit], []) if r["profile"] == "paper"]
+    assert first["effect"] == "OR" and first["term"] == "Q4"
+    assert first["published"] == {"ratio": 0.24, "ci_low": 0.19, "ci_high": 0.31, "p": "<0.0001"}
+    assert first["ours"] == {"ratio": 0.2, "ci_low": 0.15, "ci_high": 0.27, "p": 1e-9}
+    assert first["difference"] == pytest.approx(-0.04, abs=1e-15)
+    assert first["relative_difference"] == pytest.approx(-0.04 / 0.24)
+    assert first["inside_ci"] is True and first["cis_overlap"] is True and first["same_sign"] is True
+    # 1.5 (1.2, 1.9) against 0.8 (0.7, 0.95): opposite sides of 1, intervals apart
+    assert second["inside_ci"] is False and second["cis_overlap"] is False and second["same_sign"] is False

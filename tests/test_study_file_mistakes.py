@@ -86,6 +86,19 @@ MISTAKES = [
     ('[reproduction]\n', '[reproduction]\ncitation = "Doe J. 2020."\ndoi = "s41598-022-13973-w"\n',
      "[reproduction].doi"),
     ('[reproduction]\n', '[reproduction]\ncite = "Doe J. 2020."\n', "[reproduction]"),
+    # yes/no and count outcomes
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "race"\nfamily = "binomial"',
+     "[[outcomes]] #2.event"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "race"\nfamily = "binomial"\nevent = "Martian"',
+     "[[outcomes]] #2.event"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "race"\nfamily = "poisson"',
+     "[[outcomes]] #2.variable"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "lumbar_bmd"\nevent = "Yes"',
+     "[[outcomes]] #2.event"),
+    ('[[outcomes]]\nvariable = "lumbar_bmd"', '[[outcomes]]\nvariable = "lumbar_bmd"\nfamily = "logistic"',
+     "[[outcomes]] #2.family"),
+    ('beta = 0.0061\nci = [0.0044, 0.0078]', 'or = 1.2\nci = [1.1, 1.3]', "[[published]] #1.or"),
+    ('beta = 0.0061\nci = [0.0044, 0.0078]', 'beta = 0.0061\nrr = 1.2\nci = [1.1, 1.3]', "[[published]] #1.rr"),
 ]
 
 
@@ -132,3 +145,17 @@ def test_expression_cycle_is_named(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "cycle" in err and "weight -> bmi -> weight" in err and ".expression" in err
+
+
+def test_a_categorical_outcome_with_its_event_and_a_published_or_are_read(tmp_path):
+    from nhanes_study.spec import load_study
+
+    text = _edit('[[outcomes]]\nvariable = "thoracic_bmd"',
+                 '[[outcomes]]\nvariable = "thoracic_bmd"\nfamily = "binomial"')
+    text = text.replace('beta = 0.0061\nci = [0.0044, 0.0078]', 'or = 1.25\nci = [1.1, 1.4]', 1)
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    study = load_study(path)
+    assert study.outcome("thoracic_bmd").family == "binomial" and study.outcome("lumbar_bmd").family == "gaussian"
+    first = study.published[0]
+    assert (first.effect, first.ratio, first.beta, first.ci) == ("OR", 1.25, None, (1.1, 1.4))

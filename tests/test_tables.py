@@ -155,3 +155,27 @@ def test_write_tables_writes_csv_xlsx_docx(doc, tmp_path):
 
     book = load_workbook(tmp_path / "tables.xlsx")
     assert "table5_design" in book.sheetnames
+
+
+def test_odds_ratio_records_render_as_or_with_ratio_cells(doc):
+    import copy
+    import math
+
+    doc = copy.deepcopy(doc)
+    for e in doc["estimates"]:
+        if e["profile"] == "paper" and e["table"] == "table2":
+            e.update(effect="OR", ratio=math.exp(e["beta"]), ratio_ci_low=math.exp(e["ci_low"]),
+                     ratio_ci_high=math.exp(e["ci_high"]))
+    t = table2_table(doc, "paper")
+    assert all(h.endswith("OR (95% CI) P") for h in t.header[1:])
+    e = next(x for x in doc["estimates"] if x["profile"] == "paper" and x["table"] == "table2" and x["model"] == 1)
+    assert t.rows[0][1] == fmt.ratio_ci_p(e["ratio"], e["ratio_ci_low"], e["ratio_ci_high"], e["p"])
+    assert t.rows[0][1].startswith("1.01 (1.00, 1.01)")  # exp(0.0061 (0.0044, 0.0078))
+    assert any("OR: odds ratio (logistic regression)" in n for n in t.notes)
+    assert table2_table(doc, "design").header[1].endswith("β (95% CI) P")  # the other profile's records
+
+
+def test_curve_axis_words_follow_the_effect():
+    assert fmt.scale_words("OR", "Sarcopenia") == "log odds of Sarcopenia"
+    assert fmt.scale_words("RR", "Falls") == "log rate of Falls"
+    assert fmt.scale_words("beta", "Lumbar BMD") == fmt.scale_words(None, "Lumbar BMD") == "Lumbar BMD"

@@ -11,6 +11,13 @@ so profiles (any number, any names) differ in one place only. The reference stud
 ``weights = "none"`` gives every row weight 1: an ordinary fit with model-based SEs, R's
 ``lm``/``glm`` without weights (the study file refuses it with ``variance = "linearization"``).
 
+Each outcome is fitted with its family (analyses/outcomes.py), and the family object says
+what each profile fits (docs/glm.md): unweighted, the likelihood family (R's
+``glm(family = binomial)``); weighted with model-based variance, the quasi family on
+``w / mean(w)`` (``glm(family = quasibinomial, weights = w / mean(w))``); design-based,
+``svyglm(family = quasibinomial())`` on the design or domain. A gaussian outcome gets exactly
+the linear fits (lm, glm(weights = w), svyglm).
+
 Example::
 
     >>> ctx = ProfileContext.build(frame, study, study.profile("design"))   # doctest: +SKIP
@@ -27,10 +34,13 @@ import numpy as np
 import pandas as pd
 
 from nhanes_study.analyses.model_matrix import ModelMatrix, build_model_matrix
+from nhanes_study.analyses.outcomes import coded_outcomes, family_of
 from nhanes_study.nhanes.weights import four_year_name, pooled_weight
 from nhanes_study.spec import Profile, Study
 from nhanes_study.survey.design import Design, check_unique_strata
-from nhanes_study.survey.regression import LinearFit, fit_svyglm, fit_weighted_glm, wald_test
+from nhanes_study.survey.families import Family, get_family
+from nhanes_study.survey.glm import fit_design_glm, fit_glm
+from nhanes_study.survey.regression import LinearFit, wald_test
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,13 @@ class Fitted:
     ci: str  # "normal" or "t"
 
     def term(self, name: str) -> dict:
+        """The coefficient on the model's scale, plus its effect and, for OR / RR, the ratio."""
         return self.fit.term(name, ci=self.ci)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What may make this fit's estimates meaningless (separation, non-convergence, few events)."""
+        return tuple(getattr(self.fit, "warnings", ()))
 
     def wald(self, term: str) -> dict:
         """Wald F test of every column of a term (a multi-level factor, an interaction)."""
@@ -58,9 +74,13 @@ class ProfileContext:
     weights: np.ndarray
     design: Design  # the full design (paper: weights only, each row its own PSU)
     references: dict[str, str | None]
+    families: dict[str, Family] = None  # each outcome's family (others: gaussian)
 
     @classmethod
     def build(cls, frame: pd.DataFrame, study: Study, profile: Profile) -> "ProfileContext":
+        """The profile over `frame`, its outcomes coded as their families model them."""
+        frame = coded_outcomes(frame, study)
+        families = {name: family_of(study, name) for name in study.outcomes}
         d = study.design
         raw = frame[d.weight].to_numpy(dtype=float)
         references = {name: v.reference for name, v in study.variables.items() if v.kind == "categorical"}
@@ -81,7 +101,7 @@ class ProfileContext:
             design = Design(weights, strata, frame[d.psu].to_numpy(), lonely_psu=d.lonely_psu)
         else:
             design = Design(weights)
-        return cls(profile, frame, weights, design, references)
+        return cls(profile, frame, weights, design, references, families)
 
     @property
     def ci(self) -> str:
@@ -109,9 +129,29 @@ class ProfileContext:
         return build_model_matrix(self.frame, list(terms), interactions=interactions,
                                   references=self.references, intercept=intercept, rows=rows)
 
+    def family(self, outcome: str) -> Family:
+        """The family `outcome` is fitted with (gaussian for a variable that is no outcome)."""
+        return (self.families or {}).get(outcome) or get_family("gaussian")
+
+    @property
+    def weighted(self) -> bool:
+        return self.profile.weights != "none"
+
+    def fitting_family(self, outcome: str) -> Family:
+        """The family this profile fits: the likelihood family unweighted, the quasi one weighted."""
+        return self.family(outcome).for_weights(self.weighted)
+
+    def prior_weights(self, family: Family, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """The prior weights of a model-based fit over `rows`: None unweighted, else the family's
+        (w / mean(w) over those rows for binomial and Poisson, w for gaussian)."""
+        if not self.weighted:
+            return None
+        return family.prior_weights(self.weights if rows is None else self.weights[rows])
+
     def fit(self, outcome: str, terms: Sequence[str], rows: np.ndarray | None = None,
-            interactions: Sequence[str] = ()) -> Fitted:
-        """Weighted linear regression of `outcome` on `terms` over all rows or a subgroup.
+            interactions: Sequence[str] = (), family: str | None = None) -> Fitted:
+        """Regression of `outcome` on `terms` over all rows or a subgroup, in the outcome's
+        family (or `family`, e.g. "gaussian" for Table 1's tests).
 
         Rows with a missing outcome or term (a variable the study does not impute) are
         left out: in `paper` by fitting the other rows, in `design` as a domain.
@@ -122,12 +162,13 @@ class ProfileContext:
         if not complete.all():
             rows = complete if rows is None else rows & complete
             mm = self.matrix(terms, rows, interactions)
+        fam = get_family(family).for_weights(self.weighted) if family else self.fitting_family(outcome)
         if self.profile.variance == "linearization":
-            fit = fit_svyglm(y, mm.matrix, mm.names, self.domain_design(rows))
+            fit = fit_design_glm(y, mm.matrix, mm.names, self.domain_design(rows), fam)
         elif rows is None:
-            fit = fit_weighted_glm(y, mm.matrix, mm.names, self.weights)
+            fit = fit_glm(y, mm.matrix, mm.names, self.prior_weights(fam), fam)
         else:
-            fit = fit_weighted_glm(y[rows], mm.matrix[rows], mm.names, self.weights[rows])
+            fit = fit_glm(y[rows], mm.matrix[rows], mm.names, self.prior_weights(fam, rows), fam)
         return Fitted(fit, mm, self.ci)
 
     def domain_design(self, rows: np.ndarray | None) -> Design:

@@ -6,7 +6,13 @@
   cohort's exposure) + covariates in the design-based regression; by group, a spline per
   level plus the group's main effect; band from the design-based covariance, ± t(design df).
 
-A curve is the fitted outcome over a grid of the exposure (the group's own range) with every
+Each outcome is modelled in its family: a binomial (Poisson) outcome's curve is on the log-odds
+(log-rate) scale with its band, from mgcv's ``gam(family = binomial, method = "REML")`` on
+``w / mean(w)`` (survey/smooth_glm.py) in ``paper`` and from ``svyglm(family = quasibinomial())``
+with the same ns() basis in ``design``. The record's `effect` names the scale ("beta": the
+outcome itself; "OR": log odds; "RR": log rate).
+
+A curve is the fitted outcome (linear predictor) over a grid of the exposure (the group's own range) with every
 other covariate's model-matrix column at its mean over the rows fitted.
 
 Rows missing the outcome, the exposure or a covariate (a study that does not impute) are
@@ -23,7 +29,7 @@ from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import model_terms
 from nhanes_study.spec import Study
-from nhanes_study.survey.regression import fit_svyglm
+from nhanes_study.survey.glm import fit_design_glm
 from nhanes_study.survey.smooth import fit_gam
 from nhanes_study.survey.splines import natural_spline_basis, quantile_knots
 from nhanes_study.survey.threshold import MIN_DESIGN_DF, MIN_N
@@ -49,23 +55,26 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     frame = ctx.frame
     y = frame[outcome].to_numpy(dtype=float)[keep]
     x = frame[study.exposure.variable].to_numpy(dtype=float)[keep]
-    Z = ctx.matrix(covariates, rows=keep, intercept=False).matrix[keep] if covariates else None
+    mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
+    Z = mm.matrix[keep] if covariates else None
+    names = list(mm.names) if covariates else None  # so that a warning names the column
     weights = ctx.weights[keep]
     k = study.curves.basis_dimension
+    family = ctx.family(outcome).base.name  # the GAM's likelihood family (its REML needs one)
     if by is None:
-        g = fit_gam(y, x, Z, weights, k=k)
+        g = fit_gam(y, x, Z, weights, k=k, family=family, covariate_names=names)
         c = g.curve(_grid(x, points))
         return [_series(None, len(y), g.edf["all"], np.asarray(c["x"]),
-                        np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None
+                        np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None, list(g.warnings)
     labels = frame[by].astype(str).to_numpy()[keep]
-    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels)
+    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels, family=family, covariate_names=names)
     out = []
     for level in levels:
         rows = labels == level
         c = g.curve(_grid(x[rows], points), level=level)
         out.append(_series(level, rows.sum(), g.edf.get(level), np.asarray(c["x"]),
                            np.asarray(c["fit"]), np.asarray(c["se"]), 1.96))
-    return out, None
+    return out, None, list(g.warnings)
 
 
 def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
@@ -78,7 +87,9 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     knots = quantile_knots(x[keep], study.curves.design_knot_quantiles)
     boundary = (float(x[keep].min()), float(x[keep].max()))
     basis = natural_spline_basis(x, knots, boundary)
-    Z = ctx.matrix(covariates, rows=keep, intercept=False).matrix if covariates else np.zeros((len(y), 0))
+    mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
+    Z = mm.matrix if covariates else np.zeros((len(y), 0))
+    znames = list(mm.names) if covariates else []
     Z = np.where(keep[:, None], Z, 0.0)
     design = ctx.design if keep.all() else ctx.design.subset(keep)
     zbar = Z[keep].mean(axis=0)
@@ -86,21 +97,22 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     nb = basis.shape[1]
     if by is None:
         X = np.column_stack([ones, basis, Z])
-        names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + [f"z{j}" for j in range(Z.shape[1])]
-        fit = fit_svyglm(y, X, names, design)
+        names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + znames
+        fit = fit_design_glm(y, X, names, design, ctx.fitting_family(outcome))
         z = stats.t.ppf(0.975, fit.df)
         grid = _grid(x[keep], points)
         Xg = np.column_stack([np.ones(points), natural_spline_basis(grid, knots, boundary),
                               np.tile(zbar, (points, 1))])
-        return [_series(None, int(keep.sum()), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots
+        return ([_series(None, int(keep.sum()), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots,
+                list(fit.warnings))
     labels = frame[by].astype(str).to_numpy()
     dummies = [(labels == lv).astype(float) for lv in levels]
     blocks = [basis * d[:, None] for d in dummies]
     X = np.column_stack([ones] + [d[:, None] for d in dummies[1:]] + blocks + [Z])
     names = (["(Intercept)"] + [f"{by}{lv}" for lv in levels[1:]]
              + [f"ns{j + 1}:{by}{lv}" for lv in levels for j in range(nb)]
-             + [f"z{j}" for j in range(Z.shape[1])])
-    fit = fit_svyglm(y, X, names, design)
+             + znames)
+    fit = fit_design_glm(y, X, names, design, ctx.fitting_family(outcome))
     z = stats.t.ppf(0.975, fit.df)
     out = []
     for i, level in enumerate(levels):
@@ -114,7 +126,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
         Xg[:, start:start + nb] = natural_spline_basis(grid, knots, boundary)
         Xg[:, X.shape[1] - Z.shape[1]:] = zbar
         out.append(_series(level, rows.sum(), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z))
-    return out, knots
+    return out, knots, list(fit.warnings)
 
 
 def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int,
@@ -153,14 +165,17 @@ def curves(ctx: ProfileContext, study: Study) -> list[dict]:
             keep = complete_mask(ctx.frame, [outcome, exposure], matrix)
             levels = None if by is None else [lv for lv in ctx.levels_present(by)
                                                if ((ctx.frame[by] == lv).to_numpy() & keep).any()]
-            series, knots = make(ctx, study, outcome, by, levels, covariates, spec.grid_points, keep)
+            series, knots, fit_warnings = make(ctx, study, outcome, by, levels, covariates,
+                                               spec.grid_points, keep)
+            warnings = _warnings(ctx, by, series, spec.basis_dimension, keep) + fit_warnings
             out.append({"profile": ctx.profile.name, "outcome": outcome, "by": by, "model": spec.model,
                         "method": method, "knots": None if knots is None else [float(k) for k in knots],
-                        "series": series, "warnings": _warnings(ctx, by, series, spec.basis_dimension, keep),
-                        "n_dropped": int((~keep).sum())})
+                        "series": series, "warnings": list(dict.fromkeys(warnings)),
+                        "n_dropped": int((~keep).sum()), "effect": ctx.family(outcome).effect})
     return out
 
 
 def scatter(frame, study: Study) -> dict:
+    """The exposure and each outcome (as its family models it: 0/1 for an event) per participant."""
     x = frame[study.exposure.variable].to_numpy(dtype=float)
     return {o: {"x": x.tolist(), "y": frame[o].to_numpy(dtype=float).tolist()} for o in study.outcomes}

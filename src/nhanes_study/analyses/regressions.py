@@ -8,6 +8,11 @@ adjustment, and adds the p for interaction: the Wald F test of the exposure × s
 columns in the full-cohort model (the model's adjusters, the stratifier, the exposure and
 their product), for each form with one numeric column (continuous, trend score).
 
+Each outcome is fitted in its family (ProfileContext.fit): a record's `beta`, CI and p are on
+the model's scale (a slope, a log-odds, a log-rate); `effect` says which ("beta", "OR", "RR")
+and, for a ratio, `ratio`, `ratio_ci_low`, `ratio_ci_high` are their exponentials. A fit's
+`warnings` (separation, non-convergence, few events) are in each record it filled.
+
 A model's own interaction terms (``adjust = [..., "hgb:sex"]``) are fitted after its main
 effects, as R orders them, and each gets its Wald F test in the record (`interaction_tests`).
 """
@@ -52,7 +57,8 @@ def _row_record(fitted: Fitted, row: FormRow, *, table: str, outcome: str, numbe
     if row.column is not None and row.column not in names:
         return None  # a group with no member among the rows fitted
     if row.column is None:
-        t = {"beta": None, "se": None, "ci_low": None, "ci_high": None, "p": None}
+        t = {"beta": None, "se": None, "ci_low": None, "ci_high": None, "p": None,
+             "effect": fitted.fit.family.effect}
     else:
         t = fitted.term(row.column)
     inter_tests = {}
@@ -66,6 +72,8 @@ def _row_record(fitted: Fitted, row: FormRow, *, table: str, outcome: str, numbe
         "n": fitted.fit.n, "df": float(fitted.fit.df), "p_interaction": None, "interaction": None,
         "form": row.form, "row": row.label, "reference": row.column is None,
         "scale": form.scale, "interaction_tests": inter_tests,
+        "effect": t["effect"], "ratio": t.get("ratio"), "ratio_ci_low": t.get("ratio_ci_low"),
+        "ratio_ci_high": t.get("ratio_ci_high"), "warnings": list(fitted.warnings),
     }
 
 

@@ -3,6 +3,10 @@
 Nothing is tuned here: the study file's `[[published]]` values are compared with the
 estimates as computed, and the difference and whether the published value lies inside
 our CI are reported.
+
+A published odds or rate ratio (`or = `, `rr = ` in the study file) is compared on the ratio
+scale: ours is exp(beta) with its exponentiated CI, the difference is ratio minus ratio, and
+"same sign" means the same side of 1. The record's `effect` says the scale ("beta", "OR", "RR").
 """
 
 from __future__ import annotations
@@ -45,6 +49,27 @@ def _beta_record(pub: Published, est: dict) -> dict:
     }
 
 
+def _ratio_record(pub: Published, est: dict) -> dict:
+    """A published OR / RR beside ours, on the ratio scale."""
+    published = {"ratio": pub.ratio, "ci_low": pub.ci[0] if pub.ci else None,
+                 "ci_high": pub.ci[1] if pub.ci else None, "p": pub.p}
+    ours = {"ratio": est.get("ratio"), "ci_low": est.get("ratio_ci_low"), "ci_high": est.get("ratio_ci_high"),
+            "p": est["p"]}
+    if est.get("ratio") is None:  # the reference level
+        return {"effect": pub.effect, "published": published, "ours": ours, "difference": None,
+                "relative_difference": None, "inside_ci": None, "cis_overlap": None, "same_sign": None}
+    diff = est["ratio"] - pub.ratio
+    overlap = None
+    if pub.ci:
+        overlap = not (pub.ci[1] < ours["ci_low"] or pub.ci[0] > ours["ci_high"])
+    return {
+        "effect": pub.effect, "published": published, "ours": ours,
+        "difference": diff, "relative_difference": _rel(diff, pub.ratio),
+        "inside_ci": ours["ci_low"] <= pub.ratio <= ours["ci_high"], "cis_overlap": overlap,
+        "same_sign": (est["ratio"] > 1) == (pub.ratio > 1) if est["ratio"] != 1 and pub.ratio != 1 else None,
+    }
+
+
 def _turning_point_record(pub: Published, thr: dict) -> dict:
     boot = thr.get("bootstrap") or {}
     low, high = boot.get("ci_low"), boot.get("ci_high")
@@ -78,6 +103,8 @@ def reproduction(study: Study, estimates: list[dict], thresholds: list[dict]) ->
                 base["term"] = pub.term
             if match and pub.term == TREND_TERM:
                 out.append({**base, **_p_record(pub, match[0])})
+            elif match and pub.ratio is not None:
+                out.append({**base, **_ratio_record(pub, match[0])})
             elif match and pub.beta is not None:
                 out.append({**base, **_beta_record(pub, match[0])})
     return out

@@ -13,6 +13,7 @@ from nhanes_study.analyses import regressions, reproduction, table1, thresholds
 from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.exposure_forms import group_column
+from nhanes_study.analyses.outcomes import coded_outcomes
 from nhanes_study.progress import Progress
 from nhanes_study.spec import Study
 from nhanes_study.survey.threshold import MIN_DESIGN_DF
@@ -61,13 +62,14 @@ def _describe_frame(af: AnalysisFrame, study: Study) -> dict:
     }
 
 
-def missing_data(af: AnalysisFrame, study: Study) -> dict:
+def missing_data(af: AnalysisFrame, study: Study, frame=None) -> dict:
     """The missing-data rule and, for every model of Tables 2-4, the rows it left out.
 
     A model uses the rows where its outcome, the exposure and every covariate are measured
     (categorical covariates are never missing: they have a level for it); the same rows in
-    every profile (the design profile keeps the others in the design, as a domain)."""
-    frame = af.frame
+    every profile (the design profile keeps the others in the design, as a domain).
+    `frame`: the analysis frame with its outcomes coded (default: af.frame)."""
+    frame = af.frame if frame is None else frame
     dropped = []
     for outcome in study.outcomes:
         for number, model in enumerate(study.models, start=1):
@@ -166,11 +168,37 @@ def _design_warnings(ctx: ProfileContext, study: Study, estimates: list[dict]) -
     return out
 
 
+def fit_warnings(estimates: list[dict]) -> list[dict]:
+    """Each fit's own warnings (separation, non-convergence, few events), once per fit, with
+    where it was fitted: table, profile, outcome, model, stratum and exposure form."""
+    out, seen = [], set()
+    for e in estimates:
+        if not e.get("warnings"):
+            continue
+        stratum = f" {e['stratum']['variable']}={e['stratum']['level']}" if e["stratum"] else ""
+        where = f"{e['table']} {e['profile']} {e['outcome']} model {e['model']}{stratum} {e['form']}"
+        for message in e["warnings"]:
+            if (where, message) not in seen:
+                seen.add((where, message))
+                out.append({"where": where, "message": message})
+    return out
+
+
+def outcome_families(study: Study) -> dict:
+    """Each outcome's family, event level and effect scale (the results' `outcome_families`)."""
+    from nhanes_study.analyses.outcomes import family_of
+
+    return {name: {"family": study.outcome(name).family, "event": study.outcome(name).event,
+                   "effect": family_of(study, name).effect} for name in study.outcomes}
+
+
 def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = None) -> dict:
     """All analyses of the study in every profile; the document's analysis sections."""
     progress = progress or Progress("quiet")
     doc = _describe_frame(af, study)
-    doc["missing_data"] = missing_data(af, study)
+    doc["outcome_families"] = outcome_families(study)
+    frame = coded_outcomes(af.frame, study, {n: af.reports[n].imputed for n in study.outcomes})
+    doc["missing_data"] = missing_data(af, study, frame)
     doc["profiles"] = {}
     doc["table1"], doc["estimates"], doc["curves"], doc["thresholds"], doc["warnings"] = {}, [], [], [], []
     doc["warnings"].extend(expression_warnings(af, study))
@@ -178,7 +206,7 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     doc["warnings"].extend(_empty_level_warnings(af, study) + _interaction_warnings(study))
     for profile in study.profiles:
         name = profile.name
-        ctx = ProfileContext.build(af.frame, study, profile)
+        ctx = ProfileContext.build(frame, study, profile)
         settings = {k: v for k, v in profile.__dict__.items() if k != "name"}
         doc["profiles"][name] = {**settings, "design_df": ctx.domain_df()}
         with progress.step(f"{name}: Table 1"):
@@ -186,6 +214,7 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
         with progress.step(f"{name}: Tables 2-4"):
             est = regressions.estimates(ctx, study)
         doc["estimates"].extend(est)
+        doc["warnings"].extend(fit_warnings(est))
         doc["warnings"].extend(_design_warnings(ctx, study, est))
         with progress.step(f"{name}: smooth curves"):
             curves = curves_mod.curves(ctx, study)
@@ -202,6 +231,6 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
             for message in c["warnings"]:
                 doc["warnings"].append({"where": f"curves {c['profile']} {c['outcome']} by {c['by']}",
                                         "message": message})
-    doc["scatter"] = curves_mod.scatter(af.frame, study)
+    doc["scatter"] = curves_mod.scatter(frame, study)
     doc["reproduction"] = reproduction.reproduction(study, doc["estimates"], doc["thresholds"])
     return doc

@@ -8,6 +8,8 @@ level, and the p of the weighted chi-square (``paper``: Pearson on the weighted 
 rescaled to n) or the Rao-Scott F (``design``: ``svychisq(statistic = "F")``).
 Every level also has its unweighted n. Groups are domains of the profile's design, so the
 design profile never drops a row.
+A yes/no (binomial) outcome is one row: the weighted percent with the event by group, and the
+p of the categorical test of the event by group among the rows that have the outcome.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 
 from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.analyses.outcomes import event_label
 from nhanes_study.spec import Study
 from nhanes_study.survey.descriptive import svychisq, svymean, svyprop, svyquantile, svyvar, weighted_chisq
 
@@ -45,6 +48,35 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _chisq(ctx: ProfileContext, values: np.ndarray, group_codes: np.ndarray, present: np.ndarray) -> dict:
+    """The profile's categorical test of `values` by group among the rows `present`."""
+    if ctx.profile.categorical_test == "rao_scott":
+        chi = svychisq(values, group_codes, ctx.design if present.all() else ctx.design.subset(present))
+    else:
+        chi = weighted_chisq(values[present], group_codes[present], ctx.weights[present])
+    return {"statistic": float(chi.statistic), "df_num": float(chi.df_num),
+            "df_den": None if chi.df_den is None else float(chi.df_den), "p": float(chi.p)}
+
+
+def _event_row(ctx: ProfileContext, study: Study, name: str, groups, masks, designs, group_codes) -> dict:
+    """A yes/no outcome: percent with the event (weighted, SE) and events n, by group."""
+    y = ctx.frame[name].to_numpy(dtype=float)
+    present = np.isfinite(y)
+    cells = {}
+    for g in groups:
+        d = designs[g] if present.all() else designs[g].subset(present)
+        p, se = svymean(np.where(present, y, 0.0), d)
+        inside = present if masks[g] is None else present & masks[g]
+        cells[g] = {"percent": 100 * p, "se": 100 * se, "n": int((y[inside] == 1).sum()),
+                    "n_measured": int(inside.sum())}
+    values = np.where(y == 1, "event", "no event").astype(object)
+    values[~present] = None
+    test = _chisq(ctx, values, group_codes, present)
+    label = event_label(study, name)
+    return {"variable": name, "label": study.variables[name].label, "kind": "categorical", "binary": True,
+            "levels": [{"level": label, "stats": cells}], "p": test["p"], "test": test}
+
+
 def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
     frame = ctx.frame
     labels = [str(c) for c in frame[group].cat.categories]
@@ -56,7 +88,9 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
     rows = []
     for name in study.table1:
         var = study.variables[name]
-        if var.kind == "continuous":
+        if name in study.outcomes and study.outcome(name).family == "binomial":
+            rows.append(_event_row(ctx, study, name, groups, masks, designs, group_codes))
+        elif var.kind == "continuous":
             x = frame[name].to_numpy(dtype=float)
             present = np.isfinite(x)  # a variable the study does not impute: its measured rows
             stats = {}
@@ -66,7 +100,7 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
                 stats[g] = {"mean": _finite(mean), "sd": _finite(math.sqrt(svyvar(x, d))), "se": _finite(se),
                             "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum()),
                             **{q: _finite(svyquantile(x, d, p)) for q, p in QUARTILES}}
-            test = ctx.fit(name, [group]).wald(group)
+            test = ctx.fit(name, [group], family="gaussian").wald(group)
             rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
                          "p": test["p"], "test": test, "summary": var.summary or study.table1_summary})
         else:

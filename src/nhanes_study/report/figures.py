@@ -281,6 +281,8 @@ def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int) ->
     exposure = doc["study"]["exposure"]
     series = curve["series"][0]
     scatter = doc.get("scatter", {}).get(outcome)
+    if curve.get("effect", "beta") != "beta":
+        scatter = None  # 0/1 or counts do not sit on the curve's log-odds / log-rate scale
     fig, (ax_a, ax_b) = _new_figure(8.0, 3.6, panels=2)
     drawn = []
     if scatter is not None:
@@ -294,14 +296,16 @@ def _overall(doc: dict, profile: str, outcome: str, curve: dict, number: int) ->
     for ax, letter in ((ax_a, "a"), (ax_b, "b")):
         _tag(ax, letter)
         ax.set_xlabel(_label(doc, exposure))
-        ax.set_ylabel(_label(doc, outcome))
+        ax.set_ylabel(fmt.scale_words(curve.get("effect"), _label(doc, outcome)))
     ax_b.legend(loc="best", frameon=False)
     points = f" (n = {len(scatter['x']):,})" if scatter is not None else ""
     fitted = f", fitted on n = {series['n']:,}" if series.get("n") is not None else ""
     caption = (f"Figure {number}. {_label(doc, exposure)} and {_label(doc, outcome)}: "
                f"{_model_label(doc, curve.get('model'))}, {_method(curve)}. "
-               f"(a) Each grey point is a participant{points}; the red line is the fitted curve. "
-               f"(b) The fitted curve (red) with its 95% confidence band (blue){fitted}. "
+               + (f"(a) Each grey point is a participant{points}; the red line is the fitted curve. "
+                  if scatter is not None else
+                  f"(a) The fitted curve on the {fmt.scale_words(curve.get('effect'), 'outcome').replace(' of outcome', '')} scale. ")
+               + f"(b) The fitted curve (red) with its 95% confidence band (blue){fitted}. "
                f"{_held_at(doc, curve.get('model'))} Profile: {profile}.")
     return Drawing(f"figure{number}_{profile}", number, caption, profile, fig, tuple(drawn))
 
@@ -330,7 +334,7 @@ def _overlaid(doc: dict, curves: list[dict], colors: dict[str, str]) -> tuple[Fi
                             band_alpha=0.12)
         _tag(ax, letter)
         ax.set_xlabel(_label(doc, exposure))
-        ax.set_ylabel(_label(doc, curve["outcome"]))
+        ax.set_ylabel(fmt.scale_words(curve.get("effect"), _label(doc, curve["outcome"])))
     handles = [line for line in axes[0].lines]
     fig.legend(handles=handles, labels=[h.get_label() for h in handles], loc="outside lower center",
                ncol=min(len(handles), 3), frameon=False, title=_label(doc, curves[0]["by"]))

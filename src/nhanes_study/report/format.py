@@ -155,6 +155,38 @@ def beta_ci_p(beta, low, high, p, digits: int = 4) -> Cell:
                 estimate.columns + (("P", str(p_cell)),))
 
 
+#: How an estimate is named in a table header and in words, by the record's `effect`.
+EFFECT_SYMBOLS = {"beta": "β", "OR": "OR", "RR": "RR"}
+#: A curve is on the model's link scale: the y axis of an outcome whose estimates are `effect`.
+SCALE_WORDS = {"beta": "{label}", "OR": "log odds of {label}", "RR": "log rate of {label}"}
+
+
+def effect_symbol(effects) -> str:
+    """'β', 'OR' or 'RR' for records of one effect; 'Estimate' when they mix."""
+    effects = set(effects) or {"beta"}
+    return EFFECT_SYMBOLS.get(effects.pop(), "Estimate") if len(effects) == 1 else "Estimate"
+
+
+def scale_words(effect: str | None, label: str) -> str:
+    """The y-axis words of a curve: the outcome itself, 'log odds of X' or 'log rate of X'."""
+    return SCALE_WORDS.get(effect or "beta", "{label}").format(label=label)
+
+
+def ratio_ci_p(ratio, low, high, p, digits: int = 2) -> str:
+    """'0.42 (0.28, 0.64) 0.000015': an odds or rate ratio as papers print it."""
+    text = beta_ci(ratio, low, high, digits)
+    return f"{text} {p_value(p)}" if text else ""
+
+
+def estimate_cell(e: dict | None, beta_key: str = "beta") -> str:
+    """A record's estimate (95% CI) P on its reporting scale: β, or the ratio for OR / RR."""
+    if not e:
+        return ""
+    if e.get("effect") in ("OR", "RR"):
+        return ratio_ci_p(e.get("ratio"), e.get("ratio_ci_low"), e.get("ratio_ci_high"), e.get("p"))
+    return beta_ci_p(e.get(beta_key), e.get("ci_low"), e.get("ci_high"), e.get("p"))
+
+
 def mean_sd(mean: float | None, sd: float | None, digits: int = 2) -> Cell:
     if missing(mean):
         return EMPTY

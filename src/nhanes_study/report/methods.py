@@ -177,6 +177,33 @@ def _bracket(parts: list[str | None]) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+FAMILY_WORDS = {
+    "binomial": ("a yes/no outcome, modelled by logistic regression: estimates are odds ratios (OR) per unit "
+                 "of the exposure form"),
+    "poisson": ("a count or yes/no outcome, modelled by Poisson regression with a log link: estimates are "
+                "rate (prevalence) ratios (RR)"),
+}
+
+
+def family_text(doc: dict) -> str:
+    """The outcomes that are not linear regressions: their family, event and how each profile fits them."""
+    families = doc.get("outcome_families") or {}
+    parts = []
+    for name, f in families.items():
+        words = FAMILY_WORDS.get(f.get("family"))
+        if words:
+            event = f" (event: {f['event']})" if f.get("event") else ""
+            parts.append(f"{fmt.label(doc, name)}{event} is {words}")
+    if not parts:
+        return ""
+    return ("; ".join(parts) + ". Unweighted profiles fit R's glm(family = binomial / poisson); weighted profiles "
+            "with model-based variance fit glm(family = quasibinomial / quasipoisson) with the weights divided by "
+            "their mean (raw survey weights make glm's iterations diverge and shrink likelihood SEs); the "
+            "design-based profile fits svyglm(family = quasibinomial() / quasipoisson()). Their smooth curves are "
+            "on the log-odds (log-rate) scale; their threshold analysis is a two-piece logistic (Poisson) model "
+            "with its likelihood-ratio test. Table 1 shows the weighted percent with the event.")
+
+
 def _forms_text(doc: dict) -> str:
     """How Tables 2-4 entered the exposure, from `exposure_forms` and the estimates (empty: per unit only)."""
     spec = doc.get("exposure_forms") or {}
@@ -262,6 +289,9 @@ def methods_paragraphs(doc: dict) -> list[str]:
         forms = _forms_text(doc)
         if forms:
             out.append(forms)
+        families = family_text(doc)
+        if families:
+            out.append(families)
     covariates = []
     for m in doc.get("models", []):
         for name in m.get("adjust", []):

@@ -187,9 +187,10 @@ def _exposure_title(doc: dict, records: list[dict]) -> str:
 
 def table2_table(doc: dict, profile: str) -> Table:
     models = _models(doc)
-    header = ("Outcome",) + tuple(f"{m['name']} β (95% CI) P" for m in models)
-    rows = []
     everything = _estimates(doc, "table2", profile)
+    word = fmt.effect_symbol(e.get("effect", "beta") for e in everything)
+    header = ("Outcome",) + tuple(f"{m['name']} {word} (95% CI) P" for m in models)
+    rows = []
     for outcome in doc["study"]["outcomes"]:
         records = [e for e in everything if e["outcome"] == outcome]
         n = _n_text([e for e in records if e.get("form", "continuous") != "trend"])
@@ -207,9 +208,10 @@ def table2_table(doc: dict, profile: str) -> Table:
 
 def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
     models = _models(doc)
-    header = ("Outcome / " + fmt.label(doc, variable),) + tuple(f"{m['name']} β (95% CI) P" for m in models)
-    rows = []
     records = _estimates(doc, table, profile)
+    word = fmt.effect_symbol(e.get("effect", "beta") for e in records)
+    header = ("Outcome / " + fmt.label(doc, variable),) + tuple(f"{m['name']} {word} (95% CI) P" for m in models)
+    rows = []
     for outcome in doc["study"]["outcomes"]:
         mine = [e for e in records if e["outcome"] == outcome]
         # P for interaction belongs to (outcome, model): printed on the outcome's row, per model.
@@ -246,9 +248,7 @@ def subgroup_table(doc: dict, profile: str, table: str, variable: str) -> Table:
 
 
 def _cell(e: dict | None) -> str:
-    if e is None:
-        return ""
-    return fmt.beta_ci_p(e["beta"], e["ci_low"], e["ci_high"], e["p"])
+    return fmt.estimate_cell(e)
 
 
 def _model_notes(doc: dict, profile: str, records: list[dict] | None = None) -> tuple[str, ...]:
@@ -258,8 +258,12 @@ def _model_notes(doc: dict, profile: str, records: list[dict] | None = None) -> 
         if m.get("interactions"):
             text += f" Interaction terms: {', '.join(m['interactions'])}."
         notes.append(text)
-    notes.append("Cells: β (95% CI) P; n: unweighted participants analysed.")
     records = records or []
+    effects = {e.get("effect", "beta") for e in records}
+    words = {"beta": "β: regression coefficient", "OR": "OR: odds ratio (logistic regression)",
+             "RR": "RR: rate/prevalence ratio (Poisson regression, log link)"}
+    notes.append(f"Cells: {fmt.effect_symbol(effects)} (95% CI) P; n: unweighted participants analysed."
+                 + ("" if effects <= {"beta"} else " " + "; ".join(words[x] for x in sorted(effects)) + "."))
     if any(e.get("form") == "trend" for e in records):
         notes.append("P for trend: the same model with each participant's group median of the exposure entered "
                      "as one continuous score; its slope's P.")
@@ -276,9 +280,7 @@ def _model_notes(doc: dict, profile: str, records: list[dict] | None = None) -> 
 
 
 def _slope_cell(slope: dict | None) -> str:
-    if not slope:
-        return ""
-    return fmt.beta_ci_p(slope.get("estimate"), slope.get("ci_low"), slope.get("ci_high"), slope.get("p"))
+    return fmt.estimate_cell(slope, beta_key="estimate")
 
 
 def _turning_point_cell(record: dict) -> str:
@@ -305,14 +307,18 @@ def table5_table(doc: dict, profile: str) -> Table:
         return (label,) + tuple(cell(t) for t in records)
 
     davies = any(t.get("davies") for t in records)
+    effects = {t.get("effect", "beta") for t in records}
+    word = fmt.effect_symbol(effects)
+    kind = "linear" if effects == {"beta"} else "logistic" if effects == {"OR"} else \
+        "log-linear" if effects == {"RR"} else "regression"
     rows = [
         row("Number of participants", lambda t: f"{t['n']:,}" if t.get("n") is not None else ""),
-        row("Model I: one-line linear model", lambda t: ""),
-        row("  Slope, β (95% CI) P", lambda t: _slope_cell(t.get("linear"))),
-        row("Model II: two-piecewise linear model", lambda t: ""),
+        row(f"Model I: one-line {kind} model", lambda t: ""),
+        row(f"  Slope, {word} (95% CI) P", lambda t: _slope_cell(t.get("linear"))),
+        row(f"Model II: two-piecewise {kind} model", lambda t: ""),
         row("  Turning point K (95% bootstrap CI)", _turning_point_cell),
-        row("  < K, β (95% CI) P", lambda t: _slope_cell(t.get("below"))),
-        row("  > K, β (95% CI) P", lambda t: _slope_cell(t.get("above"))),
+        row(f"  < K, {word} (95% CI) P", lambda t: _slope_cell(t.get("below"))),
+        row(f"  > K, {word} (95% CI) P", lambda t: _slope_cell(t.get("above"))),
         row("Log-likelihood ratio test (1 df), P", lambda t: fmt.p_value(t.get("lrt_p"))),
     ]
     if davies:
@@ -326,7 +332,14 @@ def table5_table(doc: dict, profile: str) -> Table:
                  "95th percentiles; its CI is the bootstrap percentile interval.")
     notes.append("Log-likelihood ratio test: two-piece vs one-line model, chi-square with 1 df (ignores that K was "
                  "estimated); Davies test: allows for it.")
+    if effects - {"beta"}:
+        notes.append(f"{word}: per unit of the exposure below and above K (exp of the two-piece model's slopes).")
     for t in records:
+        if t.get("bootstrap_skipped"):
+            notes.append(f"{column(t)}: {t['bootstrap_skipped']}.")
+        if t.get("difference_wald"):
+            notes.append(f"{column(t)}: design-based Wald test of the slope change, P "
+                         f"{fmt.p_value(t['difference_wald'].get('p'))}.")
         boot = t.get("bootstrap")
         if boot:
             notes.append(f"{column(t)}: bootstrap {boot.get('scheme')}, {boot.get('succeeded')} of "
@@ -341,7 +354,10 @@ def _published_text(record: dict) -> str:
     pub = record.get("published") or {}
     if record.get("statistic") == "turning_point":
         return fmt.general(pub.get("value"))
-    text = fmt.beta_ci(pub.get("beta"), pub.get("ci_low"), pub.get("ci_high"))
+    if record.get("effect") in ("OR", "RR"):
+        text = f"{record['effect']} " + fmt.beta_ci(pub.get("ratio"), pub.get("ci_low"), pub.get("ci_high"), 2)
+    else:
+        text = fmt.beta_ci(pub.get("beta"), pub.get("ci_low"), pub.get("ci_high"))
     p = pub.get("p")
     if not text:
         return p or ""
@@ -357,6 +373,9 @@ def _ours_text(record: dict) -> str:
         return value
     if record.get("term") == "trend":
         return fmt.p_value(ours.get("p"))
+    if record.get("effect") in ("OR", "RR"):
+        return f"{record['effect']} " + fmt.ratio_ci_p(ours.get("ratio"), ours.get("ci_low"), ours.get("ci_high"),
+                                                         ours.get("p"))
     return fmt.beta_ci_p(ours.get("beta"), ours.get("ci_low"), ours.get("ci_high"), ours.get("p"))
 
 
@@ -365,12 +384,13 @@ def reproduction_table(doc: dict) -> Table:
     models = {m.get("number"): m["name"] for m in _models(doc)} if "models" in doc else {}
     rows = []
     for r in doc.get("reproduction", []):
-        digits = 2 if r.get("statistic") == "turning_point" else 4
+        ratio = r.get("effect") in ("OR", "RR")
+        digits = 2 if r.get("statistic") == "turning_point" else 3 if ratio else 4
         model = models.get(r.get("model"), "" if r.get("model") is None else str(r.get("model")))
         outcome = fmt.label(doc, r["outcome"])
         if r.get("stratum"):
             outcome += f", {fmt.label(doc, r['stratum']['variable'])}: {r['stratum']['level']}"
-        statistic = r.get("statistic", "")
+        statistic = r["effect"] if ratio else r.get("statistic", "")
         if r.get("term") == "trend":
             statistic = "P for trend"
         elif r.get("term"):
@@ -381,7 +401,8 @@ def reproduction_table(doc: dict) -> Table:
                      fmt.mark(r.get("inside_ci")), fmt.mark(r.get("cis_overlap"))))
     header = ("Table", "Outcome", "Model", "Profile", "Statistic", "Published", "Ours", "Difference",
               "Relative difference", "Published inside our CI", "CIs overlap")
-    notes = ("Difference: ours minus published; relative difference: that over |published|.",
+    notes = ("Difference: ours minus published; relative difference: that over |published|. An odds or rate "
+             "ratio (OR, RR) is compared on the ratio scale.",
              "Published inside our CI: the published value lies inside our 95% CI (for a turning point, our "
              "bootstrap CI). CIs overlap: the published and our 95% CIs overlap.",
              "✓ yes, ✗ no, blank: not applicable.")

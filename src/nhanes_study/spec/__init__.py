@@ -20,11 +20,11 @@ from __future__ import annotations
 from nhanes_study.spec.load import default_study_path, load_study, load_study_text, study_from_dict
 from nhanes_study.spec.types import (
     EXCLUSION_RULES, KINDS, PROFILE_NAMES, PROFILE_SETTINGS, Curves, Design, Exclusion, Exposure, Model,
-    Profile, Published, Study, Subgroup, Threshold, Variable,
+    OUTCOME_FAMILIES, Outcome, Profile, Published, Study, Subgroup, Threshold, Variable,
 )
 
 __all__ = [
     "EXCLUSION_RULES", "KINDS", "PROFILE_NAMES", "PROFILE_SETTINGS", "Curves", "Design", "Exclusion",
-    "Exposure", "Model", "Profile", "Published", "Study", "Subgroup", "Threshold", "Variable",
-    "default_study_path", "load_study", "load_study_text", "study_from_dict",
+    "Exposure", "Model", "OUTCOME_FAMILIES", "Outcome", "Profile", "Published", "Study", "Subgroup", "Threshold",
+    "Variable", "default_study_path", "load_study", "load_study_text", "study_from_dict",
 ]

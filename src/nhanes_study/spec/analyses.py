@@ -8,7 +8,8 @@ import re
 
 from nhanes_study.spec.toml_reader import Section
 from nhanes_study.spec.types import (
-    EXPOSURE_FORMS, TABLE1_SUMMARIES, TRANSFORMS, Curves, Exposure, Model, Published, Subgroup, Threshold, Variable,
+    EXPOSURE_FORMS, OUTCOME_FAMILIES, TABLE1_SUMMARIES, TRANSFORMS, Curves, Exposure, Model, Outcome, Published,
+    Subgroup, Threshold, Variable,
 )
 from nhanes_study.spec.variables import level_labels
 
@@ -85,14 +86,18 @@ def exposure_group_labels(exposure: Exposure, variables: dict[str, Variable], mi
     return list(exposure.group_labels) or [f"Q{i + 1}" for i in range(exposure.quantile_groups)]
 
 
-def read_outcomes(root: Section, names: Names) -> tuple[str, ...]:
-    outcomes = []
+def read_outcomes(root: Section, names: Names) -> tuple[tuple[str, ...], dict[str, Outcome]]:
+    """[[outcomes]]: the names in order, and each one's family and event level."""
+    outcomes, specs = [], {}
     for s in root.sections("outcomes"):
-        s.only("variable")
-        outcomes.append(names.variable(s, "variable", s.get("variable", str)))
+        s.only("variable", "family", "event")
+        name = names.variable(s, "variable", s.get("variable", str))
+        outcomes.append(name)
+        specs[name] = Outcome(name, s.get("family", str, "gaussian", choices=OUTCOME_FAMILIES),
+                              s.get("event", str, None))
     if not outcomes:
         root.fail("at least one [[outcomes]] is required")
-    return tuple(outcomes)
+    return tuple(outcomes), specs
 
 
 def read_missing(miss: Section | None) -> tuple[str, str]:
@@ -206,7 +211,8 @@ def read_published(root: Section, names: Names, study_parts: dict) -> tuple[Publ
         tables["table5"] = None
     published = []
     for s in root.sections("published"):
-        s.only("table", "outcome", "model", "statistic", "value", "beta", "ci", "p", "subgroup", "level", "term")
+        s.only("table", "outcome", "model", "statistic", "value", "beta", "or", "rr", "ci", "p", "subgroup",
+               "level", "term")
         table = s.get("table", str, choices=tuple(tables))
         outcome = s.get("outcome", str, choices=outcomes)
         statistic = s.get("statistic", str, "beta", choices=PUBLISHED_STATISTICS)
@@ -243,17 +249,48 @@ def read_published(root: Section, names: Names, study_parts: dict) -> tuple[Publ
                 labels = exposure_group_labels(exposure, names.variables, study_parts["missing_label"])
                 if term not in labels + [TREND_TERM]:
                     s.fail(f"'{term}' is not a row of the groups form: {', '.join(labels + [TREND_TERM])}", "term")
+            effect, ratio = _published_effect(s, study_parts["outcome_specs"].get(outcome))
             if term == TREND_TERM:
                 if s.get("p", str, None) is None:
                     s.fail("a published P for trend needs its 'p'", "p")
-            elif s.get("beta", float, None) is None:
-                s.fail("a published estimate needs its 'beta'", "beta")
+            elif s.get("beta", float, None) is None and ratio is None:
+                s.fail("a published estimate needs its 'beta' (or its 'or' / 'rr' for a binomial / "
+                       "poisson outcome)", "beta")
         published.append(Published(
             table=table, outcome=outcome, model=model, statistic=statistic,
             value=s.get("value", float, None), beta=s.get("beta", float, None),
             ci=None if ci is None else (ci[0], ci[1]), p=s.get("p", str, None),
-            subgroup=subgroup if tables.get(table) else None, level=level, term=term))
+            subgroup=subgroup if tables.get(table) else None, level=level, term=term,
+            **({"ratio": ratio, "effect": effect} if statistic != "turning_point" else {})))
     return tuple(published)
+
+
+#: the key of a published ratio, and the family whose effect it is
+RATIO_KEYS = {"or": ("OR", "binomial"), "rr": ("RR", "poisson")}
+
+
+def _published_effect(s: Section, outcome) -> tuple[str, float | None]:
+    """The scale of a published estimate: `beta` (the model's own scale: a slope, a log-odds or
+    a log-rate), or `or` / `rr` (a ratio; its `ci` on the ratio scale too)."""
+    given = [k for k in ("beta", *RATIO_KEYS) if k in s.data]
+    if len(given) > 1:
+        s.fail(f"gives both {' and '.join(repr(k) for k in given)}; a published estimate is one of 'beta', "
+               "'or' (odds ratio) or 'rr' (rate/prevalence ratio)", given[1])
+    family = outcome.family if outcome is not None else "gaussian"
+    for key, (effect, needs) in RATIO_KEYS.items():
+        if key in s.data:
+            if family != needs:
+                s.fail(f"an {effect} belongs to a {needs} outcome, but '{s.data.get('outcome')}' is {family}"
+                       + (f"; give 'rr'" if family == "poisson" else "; give 'or'" if family == "binomial"
+                          else "; give 'beta'"), key)
+            value = s.get(key, float)
+            if not value > 0:
+                s.fail(f"must be a positive ratio, got {value:g}", key)
+            ci = s.data.get("ci")
+            if isinstance(ci, list) and any(isinstance(c, (int, float)) and c < 0 for c in ci):
+                s.fail("a ratio's interval is on the ratio scale: both ends 0 or more", "ci")
+            return effect, value
+    return "beta", None
 
 
 DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")

@@ -63,13 +63,36 @@ def check_study(root: Section, study) -> None:
             s.fail("must be 0 (no bootstrap) or more", "bootstrap_replicates")
 
 
-def check_outcomes(root: Section, variables: dict, exposure: str, outcomes: tuple[str, ...]) -> None:
-    """Each outcome a continuous variable other than the exposure, listed once (checked before
-    the sections that name outcomes, so the message names the outcome itself)."""
+def check_outcomes(root: Section, variables: dict, exposure: str, outcomes: tuple[str, ...],
+                   specs: dict, missing_label: str = "Not recorded") -> None:
+    """Each outcome a variable other than the exposure, listed once, that its family can model:
+    continuous (gaussian, poisson; binomial when its values are 0/1, checked on the data), or
+    categorical with the `event` level that counts as 1 (binomial). Checked before the sections
+    that name outcomes, so the message names the outcome itself."""
+    from nhanes_study.spec.variables import level_labels
+
     for i, s in enumerate(root.sections("outcomes")):
         name = outcomes[i]
-        if variables[name].kind != "continuous":
-            s.fail(f"'{name}' must be a continuous variable (the outcome of a linear regression)", "variable")
+        spec = specs[name]
+        var = variables[name]
+        if spec.event is not None and spec.family != "binomial":
+            s.fail(f"'event' names the level of a yes/no outcome; set family = \"binomial\" for '{name}' "
+                   "or remove 'event'", "event")
+        if var.kind == "categorical":
+            if spec.family != "binomial":
+                s.fail(f"'{name}' is a categorical variable: a linear or Poisson model needs a continuous "
+                       f"outcome; for a yes/no outcome set family = \"binomial\" and event = the level that "
+                       "counts as the event", "variable")
+            missing = var.missing_label or missing_label
+            levels = [lv for lv in level_labels(var, missing_label) if lv != missing]
+            if spec.event is None:
+                s.fail(f"'{name}' is categorical: say which of its levels is the event, e.g. "
+                       f"event = \"{levels[-1] if levels else 'Yes'}\" (levels: {', '.join(levels)})", "event")
+            if spec.event not in levels:
+                s.fail(f"'{spec.event}' is not a level of '{name}': {', '.join(levels)}", "event")
+            if len(levels) < 2:
+                s.fail(f"'{name}' needs at least two levels besides '{missing}' to be a yes/no outcome",
+                       "variable")
         if name == exposure:
             s.fail(f"'{name}' is the exposure; an outcome must be another variable", "variable")
         if name in outcomes[:i]:

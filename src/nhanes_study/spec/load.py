@@ -111,8 +111,8 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     names = sections.Names(variables)
     miss_cont, miss_label = sections.read_missing(root.section("missing", None))
     exposure = sections.read_exposure(root.section("exposure"), names, miss_label)
-    outcomes = sections.read_outcomes(root, names)
-    check_outcomes(root, variables, exposure.variable, outcomes)
+    outcomes, outcome_specs = sections.read_outcomes(root, names)
+    check_outcomes(root, variables, exposure.variable, outcomes, outcome_specs, miss_label)
     table1, table1_summary = sections.read_table1(root.section("table1", None), names)
     models = sections.read_models(root, names, exposure.variable)
     subgroups = sections.read_subgroups(root, names)
@@ -121,7 +121,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     thresholds = sections.read_thresholds(root, names, outcomes, miss_label)
     published = sections.read_published(root, names, {
         "outcomes": outcomes, "subgroups": subgroups, "thresholds": thresholds, "exposure": exposure,
-        "missing_label": miss_label})
+        "missing_label": miss_label, "outcome_specs": outcome_specs})
     note, citation, doi = sections.read_reproduction(root.section("reproduction", None))
     report = read_report(root.section("report", None))
 
@@ -135,7 +135,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
         variables=variables, table1=table1, models=models, subgroups=subgroups,
         curves=curves, thresholds=thresholds, published=published,
         reproduction_note=note, reproduction_citation=citation, reproduction_doi=doi,
-        table1_summary=table1_summary, renames=renames, report=report,
+        table1_summary=table1_summary, renames=renames, report=report, outcome_specs=outcome_specs,
     )
     check_study(root, study_)
     return study_

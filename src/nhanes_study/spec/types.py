@@ -128,6 +128,23 @@ class Exposure:
     ties: str = "lower"                 # the quantile group of a value equal to a cut point: lower | upper
 
 
+OUTCOME_FAMILIES = ("gaussian", "binomial", "poisson")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome and the model family every analysis fits it with.
+
+    `family`: ``gaussian`` (linear regression, beta), ``binomial`` (logistic, OR; a 0/1
+    variable, or a categorical one with its `event` level) or ``poisson`` (log link, RR/PR;
+    a count or 0/1 variable).
+    """
+
+    variable: str
+    family: str = "gaussian"
+    event: str | None = None   # the level of a categorical binomial outcome that counts as 1
+
+
 @dataclass(frozen=True)
 class Model:
     """A model's adjusters (main effects) and its interaction terms ("a:b", R's naming)."""
@@ -179,6 +196,8 @@ class Published:
     subgroup: str | None = None   # a stratifier of a subgroup table ...
     level: str | None = None      # ... and its level
     term: str | None = None       # a row of the groups form ("Q4") or "trend"; default: the continuous row
+    ratio: float | None = None    # a published odds or rate ratio (`or = ` / `rr = `); its ci is on that scale
+    effect: str = "beta"          # "beta", "OR" or "RR": the scale of the published estimate
 
 
 @dataclass(frozen=True)
@@ -216,6 +235,12 @@ class Study:
     #: [data.rename]: variable -> {cycle years: its name in that cycle's file}
     renames: dict[str, dict[str, str]] = field(default_factory=dict)
     report: ReportSettings = ReportSettings()
+    #: each outcome's family and event level ([[outcomes]] family, event); absent = gaussian
+    outcome_specs: dict[str, Outcome] = field(default_factory=dict)
+
+    def outcome(self, name: str) -> Outcome:
+        """The outcome's family and event (gaussian when the study file does not say)."""
+        return self.outcome_specs.get(name) or Outcome(name)
 
     @property
     def raw_variables(self) -> tuple[str, ...]:
