@@ -117,6 +117,18 @@ def build_frame(spec: ScanSpec, source, cache_dir=None) -> Frame:
             data[c] = pd.to_numeric(data[c], errors="coerce")  # text variables are not scanned
     for w in weights:
         data[w] = data[w].fillna(0.0).astype(float)         # not in a subsample: weight 0
+    for name, formula in spec.derived.items():
+        expr = parse(formula)
+        absent = sorted(n for n in expr.names if n not in data.columns)
+        if absent:
+            raise SpecError(f"{spec.source}: [derived] {name} uses {', '.join(absent)}, which no loaded "
+                            "table holds; check the name (`nhanes-study search NAME`)")
+        data[name], _ = expr.evaluate({n: data[n].to_numpy(dtype=float) for n in expr.names})
+        first = sorted(expr.names)[0]
+        origin[name], group[name] = "derived", group.get(first, "")
+        inputs = [own_weight[n] for n in sorted(expr.names) if n in own_weight]
+        if inputs:
+            own_weight[name] = inputs[0]
     data[DOMAIN] = _domain(spec, data)
     return Frame(data, origin, group, own_weight, sorted(weights), skipped)
 
@@ -176,6 +188,9 @@ def _wanted(spec: ScanSpec, cycles) -> dict[str, set[str] | None]:
     names = set(spec.exposures.variables) | set(spec.outcomes.variables) | set(spec.covariates)
     if spec.domain:
         names |= set(parse(spec.domain).names)
+    for formula in spec.derived.values():
+        names |= set(parse(formula).names)
+    names -= set(spec.derived)
     for v in sorted(names):
         for c in cycles:
             held = [f for f in files_with_variable(v) if cycle_of_file(f) == c]

@@ -99,7 +99,7 @@ def write_report(spec, rows: pd.DataFrame, variables: pd.DataFrame, store, info,
     lines = []
     for r in best.to_dict("records"):
         link = ""
-        if can_reproduce(r):
+        if can_reproduce(r) and "derived" not in (info["origin"].get(r["exposure"]), info["origin"].get(r["outcome"])):
             name = f"{r['exposure']}__{r['outcome']}__{r['adjustment']}__{r['estimate']}.toml"
             (hits_dir / name).write_text(study_toml(spec, r, info["origin"], levels), encoding="utf-8")
             link = f'<a href="hits/{html.escape(name)}">study file</a>'

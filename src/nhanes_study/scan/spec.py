@@ -39,7 +39,7 @@ from nhanes_study.survey.design import LONELY_PSU
 
 TRANSFORMS = ("none", "log", "z", "log_z", "auto")
 ESTIMATES = ("cycles", "pooled", "meta")
-_SECTIONS = {"scan", "exposures", "outcomes", "adjustments", "covariates", "filters", "transform",
+_SECTIONS = {"scan", "derived", "exposures", "outcomes", "adjustments", "covariates", "filters", "transform",
              "missing_codes"}
 
 
@@ -78,6 +78,7 @@ class ScanSpec:
     psu: str = "SDMVPSU"
     lonely_psu: str = "fail"
     domain: str | None = None
+    derived: dict[str, str] = field(default_factory=dict)
     chunk_size: int = 50
     source: str = ""
 
@@ -210,7 +211,17 @@ def scan_from_dict(doc: dict, source: str = "<scan>") -> ScanSpec:
         if not isinstance(v, list) or not all(isinstance(x, (int, float)) for x in v):
             r.fail("missing_codes", f"{k} must be a list of numbers, e.g. {k} = [7, 9]")
         missing[k] = tuple(float(x) for x in v)
-    return ScanSpec(name=name, cycles=cycles, exposures=exposures, outcomes=outcomes,
+    dv = r.table(doc, "derived", None)
+    derived = {}
+    for k, v in dv.items():
+        if not isinstance(v, str) or not k.replace("_", "").isalnum():
+            r.fail("derived", f"{k} must be a formula as text, e.g. obese = \"BMXBMI >= 30\"")
+        try:
+            parse(v)
+        except ExpressionError as exc:
+            r.fail("derived", f"{k}: {exc}")
+        derived[k] = v
+    return ScanSpec(name=name, derived=derived, cycles=cycles, exposures=exposures, outcomes=outcomes,
                     adjustments=adjustments, categorical=categorical, filters=filters,
                     transforms=transforms, missing_codes=missing, estimates=tuple(estimates),
                     weight=weight, strata=s.get("strata", "SDMVSTRA"), psu=s.get("psu", "SDMVPSU"),
