@@ -79,6 +79,12 @@ def build_frame(spec: ScanSpec, source, cache_dir=None) -> Frame:
                 skipped.append({"name": topic, "kind": "table", "cycle": cycle.years,
                                 "reason": "no file of this table in the data for this cycle"})
                 continue
+            except DataError as exc:  # e.g. pooled-sample tables keyed by SAMPLEID, not SEQN
+                if topic == SPINE:
+                    raise
+                skipped.append({"name": topic, "kind": "table", "cycle": cycle.years,
+                                "reason": f"not a participant table: {str(exc)[:200]}"})
+                continue
             if table["SEQN"].duplicated().any():
                 skipped.append({"name": topic, "kind": "table", "cycle": cycle.years,
                                 "reason": "several rows per participant (not a one-row-per-SEQN table)"})
