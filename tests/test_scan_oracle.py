@@ -97,17 +97,18 @@ def test_meta_rows_are_inverse_variance_of_the_cycle_rows(scan, r_oracle):
         assert m.I2 == pytest.approx(max(0.0, (q - 2) / q), rel=1e-10, abs=1e-15)
 
 
-def test_a_hit_study_file_reproduces_the_row_through_run(scan, data_dir, tmp_path):
+@pytest.mark.parametrize("exposure", ["LBXWBCSI", "LBXGLU"])   # exam weight; fasting weight
+def test_a_hit_study_file_reproduces_the_row_through_run(scan, data_dir, tmp_path, exposure):
     spec, result = scan
-    hits = sorted((result.out / "hits").glob("LBXWBCSI__BMXBMI__demographic__pooled.toml"))
-    assert hits, "the top hits include LBXWBCSI and BMI (it is strong); its study file must be written"
+    hits = sorted((result.out / "hits").glob(f"{exposure}__BMXBMI__demographic__pooled.toml"))
+    assert hits, "every gaussian pooled row is among the top 25 hits here; its study file must be written"
     out = tmp_path / "hit"
     proc = subprocess.run([sys.executable, "-m", "nhanes_study.cli", "run", str(hits[0]), "--data-dir",
                            str(data_dir), "--out", str(out), "--quiet", "--no-render"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     est = json.loads((out / "results.json").read_text())["estimates"]
-    row = result.rows.query("exposure == 'LBXWBCSI' and outcome == 'BMXBMI' and adjustment == 'demographic' "
+    row = result.rows.query(f"exposure == '{exposure}' and outcome == 'BMXBMI' and adjustment == 'demographic' "
                             "and estimate == 'pooled'").iloc[0]
     assert len(est) == 1
     assert est[0]["beta"] == pytest.approx(row.beta, rel=1e-10)

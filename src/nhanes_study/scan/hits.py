@@ -30,7 +30,8 @@ def can_reproduce(row: dict) -> bool:
     return row["family"] == "gaussian" and row["outcome_transform"] == "none" and row["estimate"] != "meta"
 
 
-def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[str, list[float]]) -> str:
+def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[str, list[float]],
+               own_weight: dict[str, str]) -> str:
     """The study file reproducing ``row`` (a dict of the tidy result)."""
     x, y, adj = row["exposure"], row["outcome"], row["adjustment"]
     covs = list(spec.adjustments[adj])
@@ -40,9 +41,7 @@ def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[s
     weight = row["weight"]
     for v in [x, y, *covs, *domain_names]:
         tables.setdefault(origin.get(v, SPINE), []).append(v)
-    weight_table = SPINE if weight in ("WTMEC2YR", "WTINT2YR") else origin.get(x if weight in ("", None) else x, SPINE)
-    if weight not in ("WTMEC2YR", "WTINT2YR"):
-        weight_table = next((origin[v] for v in (x, y) if origin.get(v) and weight), SPINE)
+    weight_table = next((origin[v] for v in (x, y, *covs) if own_weight.get(v) == weight), SPINE)
     tables.setdefault(weight_table, []).append(weight)
     name = f"hit_{x}_{y}_{adj}_{row['estimate']}".lower().replace("-", "_")
     lines = [
@@ -61,7 +60,8 @@ def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[s
         lines += ["", "[data.missing_codes]"] + [f"{k} = [{', '.join(f'{c:g}' for c in v)}]" for k, v in codes.items()]
     for v in [x, y, *covs]:
         lines += ["", "[[exclusions]]", f"label = {_q(f'No {v}')}", 'rule = "missing"', f"variables = [{_q(v)}]"]
-    lines += ["", "[[exclusions]]", 'label = "No sample weight"', 'rule = "below"',
+    lines += ["", "[[exclusions]]", 'label = "No sample weight"', 'rule = "missing"', f"variables = [{_q(weight)}]"]
+    lines += ["", "[[exclusions]]", 'label = "Sample weight 0"', 'rule = "below"',
               f"variables = [{_q(weight)}]", "value = 1e-300"]
     if spec.domain:
         lines += ["", "[[exclusions]]", f"label = {_q('Outside the domain ' + spec.domain)}",

@@ -71,7 +71,8 @@ def _prepare(spec: ScanSpec, store: ScanStore, source_factory, cache_dir, progre
     write_parquet(pd.DataFrame(frame.skipped, columns=["name", "kind", "cycle", "reason"]),
                   store.state / "skipped.parquet")
     info = {"units": [asdict(u) for u in plan.units], "chunks": [list(c) for c in plan.chunks],
-            "weights": frame.weights, "origin": frame.origin, "group": frame.group}
+            "weights": frame.weights, "origin": frame.origin, "group": frame.group,
+            "own_weight": frame.own_weight}
     tmp = plan_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(info))
     os.replace(tmp, plan_file)
