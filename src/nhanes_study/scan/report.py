@@ -60,7 +60,7 @@ def by_group(rows: pd.DataFrame, path: Path) -> None:
     x = np.array([pos[k] for k in zip(r["exposure_group"], r["exposure_table"])], dtype=float)
     fig, ax = plt.subplots(figsize=(max(7, len(keys) * 0.18), 5))
     colors = np.array(["#2c7fb8", "#f03b20"])[np.array([i % 2 for i in x.astype(int)])] if len(x) else []
-    ax.scatter(x + np.linspace(-0.3, 0.3, len(x)) * 0, _neglog(r["p"]), s=6, c=colors)
+    ax.scatter(x, _neglog(r["p"]), s=6, c=colors)
     ok = r["q_bh"] < 0.05
     if ok.any():
         ax.axhline(float(_neglog(r.loc[ok, "p"]).min()), color="0.3", lw=0.8, ls="--")

@@ -39,7 +39,7 @@ def _task(frame_path, settings, units):
     return run_chunk(frame_path, settings, units)
 
 
-def _bar(total: int, initial: int, units_per_chunk: float, progress: bool):
+def _bar(total: int, initial: int, progress: bool):
     return tqdm(total=total, initial=initial, desc="scan", unit="chunk", file=sys.stderr,
                 disable=not progress, smoothing=0.1, dynamic_ncols=True)
 
@@ -117,7 +117,7 @@ def run_dask(todo: list[int], payload: Callable[[int], list], frame_path: str, s
 
 def run_chunks(todo, payload, frame_path, settings, on_done, *, workers: int, scheduler=None,
                total: int, done: int, progress: bool = True) -> None:
-    with _bar(total, done, 0, progress) as bar:
+    with _bar(total, done, progress) as bar:
         if scheduler is None:
             run_pool(todo, payload, frame_path, settings, on_done, workers, bar)
         else:
