@@ -49,7 +49,7 @@ def spec(n_outcomes: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--exposures", type=int, default=40)
+    ap.add_argument("--exposures", type=int, default=50)
     ap.add_argument("--outcomes", type=int, default=6)
     a = ap.parse_args(argv)
     s = scan_from_dict(spec(a.outcomes))

@@ -65,14 +65,20 @@ def test_killed_scan_resumes_without_lost_or_duplicated_rows(data_dir, tmp_path)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "nhanes_study.cli", "scan", str(scan_file), "--data-dir", str(data_dir),
            "--out", str(out), "--workers", "1", "--quiet"]
-    env = {**os.environ, "NHANES_STUDY_SCAN_TEST_DELAY": "0.4"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, "NHANES_STUDY_SCAN_TEST_DELAY": "2"}
+    killed = [*cmd[:-2], "2", "--quiet"]          # a pool of 2 worker processes
+    proc = subprocess.Popen(killed, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     chunks = out / "scan-state" / "chunks"
     deadline = time.time() + 60
     while time.time() < deadline and len(list(chunks.glob("*.parquet"))) < 3:
         time.sleep(0.05)
+    workers = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.time() + 15                  # the pool's workers exit too: no orphans
+    while time.time() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.2)
+    assert workers and not any(Path(f"/proc/{p}").exists() for p in workers)
     before = sorted(p.name for p in chunks.glob("*.parquet"))
     assert 3 <= len(before) < 8, before          # killed part way
     assert not (out / "results.parquet").exists()
@@ -85,6 +91,18 @@ def test_killed_scan_resumes_without_lost_or_duplicated_rows(data_dir, tmp_path)
     assert (out / "results.parquet").read_bytes() == (fresh / "results.parquet").read_bytes()
     assert resumed.groupby(["exposure", "outcome", "estimate"]).size().eq(1).all()
     assert len(resumed) == 8 * 4
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
 
 
 def test_other_scan_in_the_same_out_is_refused(data_dir, tmp_path):

@@ -155,6 +155,9 @@ def fit_one(state: DesignColumns, columns, settings: dict, u: Unit, estimate: st
         row.update(status="skipped", note=f"n = {n} < min_n {settings['min_n']}")
         return row
     use = idx[ok]
+    if np.ptp(x_all[ok]) == 0 or np.ptp(y_all[ok]) == 0:
+        row.update(status="skipped", note="the exposure or the outcome is constant among the fit's rows")
+        return row
     x, sd = _transform(x_all[ok], u.exposure_transform)
     y, _ = _transform(y_all[ok], u.outcome_transform)
     covs, cov_names = _covariate_matrix(columns, u.covariates, settings["categorical"], use)

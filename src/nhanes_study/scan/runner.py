@@ -34,6 +34,20 @@ def _chunk_delay() -> None:
         time.sleep(delay)
 
 
+def _watch_parent(parent: int) -> None:
+    """In a pool worker: exit when the scan that started it is gone (killed with -9, say),
+    rather than linger as an orphan."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _task(frame_path, settings, units):
     _chunk_delay()
     return run_chunk(frame_path, settings, units)
@@ -53,7 +67,8 @@ def run_pool(todo: list[int], payload: Callable[[int], list], frame_path: str, s
         return
     import multiprocessing as mp
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_watch_parent, initargs=(os.getpid(),)) as pool:
         pending, queue = {}, list(todo)
         while queue or pending:
             while queue and len(pending) < 2 * workers:
