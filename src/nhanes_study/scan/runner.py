@@ -58,27 +58,34 @@ def _bar(total: int, initial: int, progress: bool):
                 disable=not progress, smoothing=0.1, dynamic_ncols=True)
 
 
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """The pool of ``workers`` spawned processes, each leaving when its scan is gone."""
+    import multiprocessing as mp
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_watch_parent, initargs=(os.getpid(),))
+
+
 def run_pool(todo: list[int], payload: Callable[[int], list], frame_path: str, settings: dict,
-             on_done: Callable, workers: int, bar) -> None:
-    if workers == 1:
+             on_done: Callable, workers: int, bar, pool: ProcessPoolExecutor | None = None) -> None:
+    if workers == 1 and pool is None:
         for i in todo:
             on_done(i, _task(frame_path, settings, payload(i)))
             bar.update()
         return
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_watch_parent, initargs=(os.getpid(),)) as pool:
-        pending, queue = {}, list(todo)
-        while queue or pending:
-            while queue and len(pending) < 2 * workers:
-                i = queue.pop(0)
-                pending[pool.submit(_task, frame_path, settings, payload(i))] = i
-            finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                i = pending.pop(fut)
-                on_done(i, fut.result())
-                bar.update()
+    if pool is None:
+        with process_pool(workers) as own:
+            return run_pool(todo, payload, frame_path, settings, on_done, workers, bar, own)
+    pending, queue = {}, list(todo)
+    while queue or pending:
+        while queue and len(pending) < 2 * workers:
+            i = queue.pop(0)
+            pending[pool.submit(_task, frame_path, settings, payload(i))] = i
+        finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for fut in finished:
+            i = pending.pop(fut)
+            on_done(i, fut.result())
+            bar.update()
 
 
 def _client(scheduler, workers: int):
@@ -131,9 +138,10 @@ def run_dask(todo: list[int], payload: Callable[[int], list], frame_path: str, s
 
 
 def run_chunks(todo, payload, frame_path, settings, on_done, *, workers: int, scheduler=None,
-               total: int, done: int, progress: bool = True) -> None:
+               total: int, done: int, progress: bool = True, pool: ProcessPoolExecutor | None = None) -> None:
+    """Fit the chunks ``todo``; ``pool``: an already started process pool (else one is made)."""
     with _bar(total, done, progress) as bar:
         if scheduler is None:
-            run_pool(todo, payload, frame_path, settings, on_done, workers, bar)
+            run_pool(todo, payload, frame_path, settings, on_done, workers, bar, pool)
         else:
             run_dask(todo, payload, frame_path, settings, on_done, scheduler, workers, bar)
