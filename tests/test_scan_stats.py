@@ -74,3 +74,14 @@ BASE = {"scan": {"name": "x", "cycles": ["2017-2018"]}, "exposures": {"variables
 def test_scan_file_mistakes_say_where_and_how(change, message):
     with pytest.raises(SpecError, match=message):
         scan_from_dict({**BASE, **change}, "s.toml")
+
+
+def test_cli_scan_mistake_is_one_line_and_exit_code_2(tmp_path, capsys):
+    from nhanes_study.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scan]\nname = "x"\ncycles = ["2017-2018"]\n[exposures]\nvariables = ["LBXHGB"]\n'
+                   '[outcomes]\nvariables = ["BMXBMI"]\n[filters]\nmin_n = "many"\n')
+    assert main(["scan", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: [filters] min_n must be a whole number" in err and "Traceback" not in err
