@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
         out = Path(tmp)
         store = ScanStore(out)
-        res = run_scan(s, data_dir=DATA, out=out, workers=1, progress=False)   # frame + plan, once
+        run_scan(s, data_dir=DATA, out=out, workers=1, progress=False)   # frame + plan, once
         import json
         info = json.loads((store.state / "plan.json").read_text())
         exposures = list(dict.fromkeys(u["exposure"] for u in info["units"]))[: a.exposures]

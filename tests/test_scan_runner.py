@@ -57,6 +57,11 @@ def test_pool_and_dask_local_cluster_write_identical_files(data_dir, tmp_path):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
     rows = pd.read_parquet(tmp_path / "pool" / "results.parquet")
     assert len(rows) == 4 * 2 * 4 and (rows.status == "ok").all()
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect(str(tmp_path / "pool" / "scan.duckdb"), read_only=True) as con:
+        db = con.execute("SELECT * FROM results ORDER BY unit, estimate").df()
+    pd.testing.assert_frame_equal(db.reset_index(drop=True),
+                                  rows.sort_values(["unit", "estimate"]).reset_index(drop=True))
 
 
 def test_killed_scan_resumes_without_lost_or_duplicated_rows(data_dir, tmp_path):

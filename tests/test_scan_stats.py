@@ -16,6 +16,7 @@ from nhanes_study.scan.spec import scan_from_dict
 import pandas as pd
 
 
+@pytest.mark.oracle
 def test_bh_and_by_equal_r_p_adjust(r_oracle):
     rng = np.random.default_rng(7)
     p = np.concatenate([rng.uniform(size=300), rng.uniform(size=40) * 1e-6, [1.0, 0.5, 0.5, 1e-300]])

@@ -7,7 +7,7 @@ capped at 1. Missing p-values are left missing and not counted in m (``p.adjust`
 
 Example:
     >>> [round(float(q), 4) for q in adjust([0.01, 0.04, 0.03, 0.2], "BH")]
-    [0.04, 0.04, 0.04, 0.2]
+    [0.04, 0.0533, 0.0533, 0.2]
 """
 
 from __future__ import annotations

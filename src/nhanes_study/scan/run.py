@@ -14,8 +14,8 @@ Example (a small scan, four exposures of the blood count against two outcomes)::
 from __future__ import annotations
 
 import json
-import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,12 +24,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from nhanes_study.errors import NhanesStudyError
 from nhanes_study.nhanes.source import open_source
 from nhanes_study.scan.fdr import adjust
 from nhanes_study.scan.fit import COLUMNS
-from nhanes_study.scan.frame import DOMAIN, Frame, build_frame
-from nhanes_study.scan.plan import Plan, Unit, make_plan
+from nhanes_study.scan.frame import DOMAIN, build_frame
+from nhanes_study.scan.plan import Unit, make_plan
 from nhanes_study.scan.runner import run_chunks
 from nhanes_study.scan.spec import ScanSpec
 from nhanes_study.scan.storage import ScanStore, write_duckdb, write_parquet
@@ -60,7 +59,7 @@ def _prepare(spec: ScanSpec, store: ScanStore, source_factory, cache_dir, progre
     if plan_file.exists() and store.frame_path.exists():
         return json.loads(plan_file.read_text())
     if progress:
-        print("scan: reading tables and building the frame ...", file=__import__("sys").stderr)
+        print("scan: reading tables and building the frame ...", file=sys.stderr)
     frame = build_frame(spec, source_factory(), cache_dir)
     plan = make_plan(spec, frame)
     kept = plan.variables[plan.variables["status"] == "kept"]["variable"].tolist()
@@ -129,8 +128,12 @@ def finish(spec: ScanSpec, store: ScanStore, info: dict, n_chunks: int, top: int
     write_parquet(rows, out / "results.parquet")
     variables = pq.read_table(store.state / "variables.parquet").to_pandas()
     write_parquet(variables, out / "variables.parquet")
-    write_duckdb(out / "scan.duckdb", {"results": out / "results.parquet", "variables": out / "variables.parquet",
-                                       "skipped_tables": store.state / "skipped.parquet"})
+    try:
+        write_duckdb(out / "scan.duckdb", {"results": out / "results.parquet", "variables": out / "variables.parquet",
+                                           "skipped_tables": store.state / "skipped.parquet"})
+    except ImportError:
+        print("scan: scan.duckdb not written: DuckDB is not installed (pip install 'nhanes-study[scan]'); "
+              "results.parquet holds every row", file=sys.stderr)
     from nhanes_study.scan.report import write_report
 
     write_report(spec, rows, variables, store, info, top=top)
