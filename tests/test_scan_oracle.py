@@ -115,3 +115,16 @@ def test_a_hit_study_file_reproduces_the_row_through_run(scan, data_dir, tmp_pat
     assert est[0]["beta"] == pytest.approx(row.beta, rel=1e-10)
     assert est[0]["se"] == pytest.approx(row.se, rel=1e-10)
     assert est[0]["n"] == row.n
+
+
+def test_summary_lists_top_hits_with_their_study_files(scan):
+    spec, result = scan
+    html = (result.out / "summary.html").read_text()
+    best = result.rows[(result.rows.estimate == "pooled") & (result.rows.status == "ok")].sort_values("p").iloc[0]
+    assert f"<td>{best.exposure}</td>" in html.split("<h2>Top")[1].split("</tr>")[1]   # first row of the table
+    links = [a.split('"')[0] for a in html.split('href="hits/')[1:]]
+    assert links and all((result.out / "hits" / name).exists() for name in links)
+    # binary outcomes have no study-file form: their rows carry no link
+    assert not any("__obese__" in name for name in links)
+    for png in ("volcano.png", "by_group.png"):
+        assert (result.out / png).read_bytes()[:4] == b"\x89PNG"

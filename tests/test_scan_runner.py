@@ -51,8 +51,10 @@ def test_pool_and_dask_local_cluster_write_identical_files(data_dir, tmp_path):
     spec = scan_from_dict(SCAN)
     run_scan(spec, data_dir=data_dir, out=tmp_path / "pool", workers=2, progress=False)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        run_scan(spec, data_dir=data_dir, out=tmp_path / "dask", scheduler=client, progress=False)
+                                  dashboard_address=None) as cluster:
+        # the scheduler's address, as --scheduler ADDRESS passes it
+        run_scan(spec, data_dir=data_dir, out=tmp_path / "dask", scheduler=cluster.scheduler_address,
+                 progress=False)
     for name in ("results.parquet", "variables.parquet"):
         assert (tmp_path / "pool" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
     rows = pd.read_parquet(tmp_path / "pool" / "results.parquet")

@@ -94,14 +94,14 @@ def _client(scheduler, workers: int):
     except ImportError:
         raise NhanesStudyError("--scheduler needs Dask: pip install 'nhanes-study[dask]'") from None
     if not isinstance(scheduler, str):
-        return scheduler, None
+        return scheduler, None, False
     if scheduler == "local" or scheduler.startswith("local:"):
         n = int(scheduler.split(":", 1)[1]) if ":" in scheduler else workers
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                dashboard_address=None)
-        return Client(cluster), cluster
+        return Client(cluster), cluster, True
     try:
-        return Client(scheduler, timeout="30s"), None
+        return Client(scheduler, timeout="30s"), None, True
     except OSError as exc:
         raise NhanesStudyError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; "
                                "check the address (tcp://host:8786) and that the scheduler runs") from None
@@ -111,7 +111,7 @@ def run_dask(todo: list[int], payload: Callable[[int], list], frame_path: str, s
              on_done: Callable, scheduler, workers: int, bar) -> None:
     from distributed import as_completed
 
-    client, cluster = _client(scheduler, workers)
+    client, cluster, owned = _client(scheduler, workers)
     try:
         n = max(1, len(client.scheduler_info().get("workers", {})) or workers)
         queue = list(todo)
@@ -132,8 +132,9 @@ def run_dask(todo: list[int], payload: Callable[[int], list], frame_path: str, s
                 index[nxt.key] = j
                 ac.add(nxt)
     finally:
-        if cluster is not None:
+        if owned:
             client.close()
+        if cluster is not None:
             cluster.close()
 
 
