@@ -47,7 +47,7 @@ def test_every_unit_has_one_row_per_estimate(scan):
     assert rows.groupby(["exposure", "outcome", "adjustment", "estimate"]).size().max() == 1
     assert len(rows) == 4 * 3 * 2 * 5
     assert set(rows.loc[rows.outcome == "obese", "family"]) == {"quasibinomial"}
-    assert set(rows.loc[rows.exposure == "LBXGLU", "weight"]) == {"WTSAF2YR"}
+    assert set(rows.loc[rows.exposure == "LBXGLU", "weight"]) == {"WTSAF2YR@GLU"}
     assert (rows["status"] == "ok").all(), rows.loc[rows.status != "ok", "note"].tolist()
 
 
@@ -63,10 +63,11 @@ def test_sample_of_rows_equals_r_svyglm(scan, r_oracle):
     extra = pd.concat([extra, fits[(fits.exposure == "LBXGLU") & (fits.estimate == "2015-2016")].head(1)])
     sample = pd.concat([sample, extra])
     frame = pq.read_table(result.out / "scan-state" / "frame.parquet").to_pandas()
-    frame = frame.rename(columns={"__strata__": "strata", "__psu__": "psu", "__domain__": "domain"})
+    frame = frame.rename(columns={"__strata__": "strata", "__psu__": "psu", "__domain__": "domain",
+                                  "WTSAF2YR@GLU": "WTSAF2YR"})
     cols = ["cycle", "strata", "psu", "domain", "WTMEC2YR", "WTSAF2YR", "RIDAGEYR", "RIAGENDR", "RIDRETH3",
             "LBXHGB", "LBXWBCSI", "LBXGLU", "LBXSCR", "BMXBMI", "BPXSY1", "obese"]
-    args = {"rows": [{"exposure": r.exposure, "outcome": r.outcome, "estimate": r.estimate, "weight": r.weight,
+    args = {"rows": [{"exposure": r.exposure, "outcome": r.outcome, "estimate": r.estimate, "weight": r.weight.split("@")[0],
                       "covariates": list(spec.adjustments[r.adjustment]) or [""],
                       "categorical": ["RIAGENDR", "RIDRETH3"], "exposure_transform": r.exposure_transform,
                       "family": r.family} for r in sample.itertuples()]}

@@ -76,7 +76,7 @@ class DesignColumns:
                 idx = self.rows[estimate]
                 w = self.columns[weight][idx]
                 if estimate == POOLED:
-                    w = pooled_weight(weight, self.cycle[idx], w)
+                    w = pooled_weight(weight.split("@")[0], self.cycle[idx], w)
                 self._designs[key] = Design(w, self.strata[idx], self.psu[idx],
                                             lonely_psu=self.settings["lonely_psu"])
             return self._designs[key]

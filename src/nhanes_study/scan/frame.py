@@ -46,7 +46,7 @@ class Frame:
     data: pd.DataFrame
     origin: dict[str, str]                 # variable -> table topic
     group: dict[str, str]                  # variable -> CDC data group
-    own_weight: dict[str, str]             # variable -> the subsample weight its table carries
+    own_weight: dict[str, str]             # variable -> its table's own weight column ("WTSAF2YR@GLU")
     weights: list[str]                     # weight columns of data
     skipped: list[dict] = field(default_factory=list)   # tables/variables left out, with why
 
@@ -93,7 +93,8 @@ def build_frame(spec: ScanSpec, source, cache_dir=None) -> Frame:
             table_weights = [c for c in table.columns if c.startswith("WT") and topic != SPINE]
             part = table[["SEQN", *cols]].copy()
             for w in table_weights[:1]:
-                name = canonical_weight(w)
+                # each table's own weight apart: tables of one subsample may still differ (WTFSM)
+                name = f"{canonical_weight(w)}@{topic}"
                 part[name] = pd.to_numeric(table[w], errors="coerce")
                 weights.add(name)
                 for c in cols:
@@ -111,6 +112,11 @@ def build_frame(spec: ScanSpec, source, cache_dir=None) -> Frame:
                     right = part[["SEQN", *dup]].rename(columns={c: c + "__r" for c in dup})
                     left = merged.merge(right, on="SEQN", how="left", sort=False)
                     for c in dup:
+                        both = left[c].notna() & left[c + "__r"].notna()
+                        if (left.loc[both, c] != left.loc[both, c + "__r"]).any():
+                            raise DataError(f"the weight {c} differs between {topic} and an earlier table of "
+                                            f"{cycle.years} for the same participants; set [scan] weight, or "
+                                            "exclude one of the tables")
                         left[c] = left[c].where(left[c].notna(), left[c + "__r"])
                     left = left.drop(columns=[c + "__r" for c in dup])
                     part = part.drop(columns=dup)

@@ -30,8 +30,7 @@ def can_reproduce(row: dict) -> bool:
     return row["family"] == "gaussian" and row["outcome_transform"] == "none" and row["estimate"] != "meta"
 
 
-def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[str, list[float]],
-               own_weight: dict[str, str]) -> str:
+def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[str, list[float]]) -> str:
     """The study file reproducing ``row`` (a dict of the tidy result)."""
     x, y, adj = row["exposure"], row["outcome"], row["adjustment"]
     covs = list(spec.adjustments[adj])
@@ -41,8 +40,8 @@ def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[s
     weight = row["weight"]
     for v in [x, y, *covs, *domain_names]:
         tables.setdefault(origin.get(v, SPINE), []).append(v)
-    weight_table = next((origin[v] for v in (x, y, *covs) if own_weight.get(v) == weight), SPINE)
-    tables.setdefault(weight_table, []).append(weight)
+    weight, _, weight_table = weight.partition("@")          # "WTSAF2YR@GLU": GLU's own weight
+    tables.setdefault(weight_table or SPINE, []).append(weight)
     name = f"hit_{x}_{y}_{adj}_{row['estimate']}".lower().replace("-", "_")
     lines = [
         f"# Single study for the scan {spec.name}: {x} and {y}, adjustment set {adj}, "

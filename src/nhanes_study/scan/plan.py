@@ -118,9 +118,23 @@ def select_variables(spec: ScanSpec, frame: Frame) -> pd.DataFrame:
                                        "distinct", "cycles", "status", "reason"])
 
 
+def scan_weight(spec: ScanSpec, frame: Frame) -> str:
+    """The weight column of ``[scan] weight`` when it names one: ``WTMEC2YR``, ``WTSAF2YR``
+    (the one table carrying it) or ``WTSAF2YR@GLU`` (that table's)."""
+    if spec.weight in frame.weights:
+        return spec.weight
+    base = canonical_weight(spec.weight)
+    found = [w for w in frame.weights if w == base or w.split("@")[0] == base]
+    if len(found) != 1:
+        raise SpecError(f"{spec.source}: [scan] weight {spec.weight} is "
+                        + ("in no loaded table" if not found else f"carried by several tables ({', '.join(found)})")
+                        + f"; name one of the weights found: {', '.join(frame.weights)}")
+    return found[0]
+
+
 def pair_weight(spec: ScanSpec, frame: Frame, names: list[str]) -> str:
     if spec.weight != "auto":
-        return canonical_weight(spec.weight)
+        return scan_weight(spec, frame)
     for v in names[:2]:
         if v in frame.own_weight:
             return frame.own_weight[v]
@@ -134,9 +148,8 @@ def make_plan(spec: ScanSpec, frame: Frame) -> Plan:
     kept = variables[variables["status"] == "kept"]
     exposures = kept[kept["role"] == "exposure"].to_dict("records")
     outcomes = kept[kept["role"] == "outcome"].to_dict("records")
-    if spec.weight != "auto" and canonical_weight(spec.weight) not in frame.weights:
-        raise SpecError(f"{spec.source}: [scan] weight {spec.weight} is in no loaded table "
-                        f"(weights found: {', '.join(frame.weights)})")
+    if spec.weight != "auto":
+        scan_weight(spec, frame)
     units = []
     for o in outcomes:
         for e in exposures:

@@ -101,7 +101,7 @@ def write_report(spec, rows: pd.DataFrame, variables: pd.DataFrame, store, info,
         link = ""
         if can_reproduce(r) and "derived" not in (info["origin"].get(r["exposure"]), info["origin"].get(r["outcome"])):
             name = f"{r['exposure']}__{r['outcome']}__{r['adjustment']}__{r['estimate']}.toml"
-            (hits_dir / name).write_text(study_toml(spec, r, info["origin"], levels, info.get("own_weight", {})), encoding="utf-8")
+            (hits_dir / name).write_text(study_toml(spec, r, info["origin"], levels), encoding="utf-8")
             link = f'<a href="hits/{html.escape(name)}">study file</a>'
         lines.append("<tr>" + "".join(f"<td>{_fmt(r[k])}</td>" for k in (
             "exposure", "exposure_table", "outcome", "adjustment", "family", "beta", "ci_low", "ci_high", "p",
