@@ -124,6 +124,7 @@ def build_frame(spec: ScanSpec, source, cache_dir=None) -> Frame:
         parts.append(merged)
     data = pd.concat(parts, ignore_index=True, sort=False)
     data, _ = recode_missing(data, {k: list(v) for k, v in spec.missing_codes.items() if k in data})
+    data = data.copy()  # one block per dtype before the columns added below
     for c in data.columns:
         if c not in ("cycle",) and data[c].dtype == object:
             data[c] = pd.to_numeric(data[c], errors="coerce")  # text variables are not scanned
