@@ -72,7 +72,7 @@ def test_killed_scan_resumes_without_lost_or_duplicated_rows(data_dir, tmp_path)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "nhanes_study.cli", "scan", str(scan_file), "--data-dir", str(data_dir),
            "--out", str(out), "--workers", "1", "--quiet"]
-    env = {**os.environ, "NHANES_STUDY_SCAN_TEST_DELAY": "2"}
+    env = {**os.environ, "NHANES_STUDY_SCAN_TEST_DELAY": "1.2"}
     killed = [*cmd[:-2], "2", "--quiet"]          # a pool of 2 worker processes
     proc = subprocess.Popen(killed, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     chunks = out / "scan-state" / "chunks"
