@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.shared_data]
 SCAN = {
     "scan": {"name": "oracle", "cycles": ["2013-2014", "2015-2016", "2017-2018"],
              "domain": "RIDAGEYR >= 20", "chunk_size": 5},
-    "exposures": {"variables": ["LBXHGB", "LBXWBCSI", "LBXGLU", "LBXSCR"], "transform": "auto"},
+    "exposures": {"variables": ["LBXHGB", "LBXWBCSI", "LBXGLU", "LBXSCR", "URXUBA"], "transform": "auto"},
     "outcomes": {"variables": ["BMXBMI", "BPXSY1", "obese"]},
     "derived": {"obese": "BMXBMI >= 30"},
     "adjustments": {"unadjusted": [], "demographic": ["RIDAGEYR", "RIAGENDR", "RIDRETH3"]},
@@ -38,35 +38,41 @@ SCAN = {
 def scan(data_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("scan-oracle")
     spec = scan_from_dict(SCAN)
-    return spec, run_scan(spec, data_dir=data_dir, out=out, workers=1, progress=False)
+    return spec, run_scan(spec, data_dir=data_dir, out=out, workers=1, progress=False, top=40)
 
 
 def test_every_unit_has_one_row_per_estimate(scan):
     spec, result = scan
     rows = result.rows
     assert rows.groupby(["exposure", "outcome", "adjustment", "estimate"]).size().max() == 1
-    assert len(rows) == 4 * 3 * 2 * 5
+    assert len(rows) == 5 * 3 * 2 * 5
     assert set(rows.loc[rows.outcome == "obese", "family"]) == {"quasibinomial"}
     assert set(rows.loc[rows.exposure == "LBXGLU", "weight"]) == {"WTSAF2YR@GLU"}
-    assert (rows["status"] == "ok").all(), rows.loc[rows.status != "ok", "note"].tolist()
+    # urinary barium: its own subsample weight, measured in 2013-2016 only
+    assert set(rows.loc[rows.exposure == "URXUBA", "weight"]) == {"WTFSM@UMS"}
+    absent = (rows.exposure == "URXUBA") & (rows.estimate == "2017-2018")
+    assert (rows.loc[absent, "status"] == "skipped").all() and (rows.loc[absent, "n"] == 0).all()
+    assert (rows.loc[~absent, "status"] == "ok").all(), rows.loc[~absent & (rows.status != "ok"), "note"].tolist()
+    assert (rows.loc[(rows.exposure == "URXUBA") & (rows.estimate == "meta"), "n_cycles"] == 2).all()
 
 
 @pytest.mark.oracle
 def test_sample_of_rows_equals_r_svyglm(scan, r_oracle):
     spec, result = scan
     rows = result.rows
-    fits = rows[rows.estimate != "meta"]
+    fits = rows[(rows.estimate != "meta") & (rows.status == "ok")]
     rng = np.random.default_rng(13)
     sample = fits.iloc[np.sort(rng.choice(len(fits), size=16, replace=False))]
     # make sure each kind is in: binary, fasting weight, pooled
     extra = fits[(fits.outcome == "obese") & (fits.estimate == "pooled") & (fits.adjustment == "demographic")].head(1)
-    extra = pd.concat([extra, fits[(fits.exposure == "LBXGLU") & (fits.estimate == "2015-2016")].head(1)])
+    extra = pd.concat([extra, fits[(fits.exposure == "LBXGLU") & (fits.estimate == "2015-2016")].head(1),
+                       fits[(fits.exposure == "URXUBA") & (fits.estimate == "pooled")].head(1)])
     sample = pd.concat([sample, extra])
     frame = pq.read_table(result.out / "scan-state" / "frame.parquet").to_pandas()
     frame = frame.rename(columns={"__strata__": "strata", "__psu__": "psu", "__domain__": "domain",
-                                  "WTSAF2YR@GLU": "WTSAF2YR"})
+                                  "WTSAF2YR@GLU": "WTSAF2YR", "WTFSM@UMS": "WTFSM"})
     cols = ["cycle", "strata", "psu", "domain", "WTMEC2YR", "WTSAF2YR", "RIDAGEYR", "RIAGENDR", "RIDRETH3",
-            "LBXHGB", "LBXWBCSI", "LBXGLU", "LBXSCR", "BMXBMI", "BPXSY1", "obese"]
+            "WTFSM", "LBXHGB", "LBXWBCSI", "LBXGLU", "LBXSCR", "URXUBA", "BMXBMI", "BPXSY1", "obese"]
     args = {"rows": [{"exposure": r.exposure, "outcome": r.outcome, "estimate": r.estimate, "weight": r.weight.split("@")[0],
                       "covariates": list(spec.adjustments[r.adjustment]) or [""],
                       "categorical": ["RIAGENDR", "RIDRETH3"], "exposure_transform": r.exposure_transform,
@@ -85,10 +91,10 @@ def test_sample_of_rows_equals_r_svyglm(scan, r_oracle):
 def test_meta_rows_are_inverse_variance_of_the_cycle_rows(scan):
     spec, result = scan
     rows = result.rows
-    meta = rows[rows.estimate == "meta"].head(6)
+    meta = rows[(rows.estimate == "meta") & (rows.status == "ok")]
     cyc = rows[rows.estimate.isin(spec.cycles)]
     for m in meta.itertuples():
-        c = cyc[(cyc.unit == m.unit)]
+        c = cyc[(cyc.unit == m.unit) & (cyc.status == "ok")]
         b, s = c["beta"].to_numpy(), c["se"].to_numpy()
         w = 1 / s**2
         beta = np.sum(w * b) / np.sum(w)
@@ -96,14 +102,15 @@ def test_meta_rows_are_inverse_variance_of_the_cycle_rows(scan):
         assert m.beta == pytest.approx(beta, rel=1e-12)
         assert m.se == pytest.approx(np.sqrt(1 / np.sum(w)), rel=1e-12)
         assert m.Q == pytest.approx(q, rel=1e-10)
-        assert m.I2 == pytest.approx(max(0.0, (q - 2) / q), rel=1e-10, abs=1e-15)
+        assert m.I2 == pytest.approx(max(0.0, (q - (len(c) - 1)) / q), rel=1e-10, abs=1e-15)
 
 
-@pytest.mark.parametrize("exposure", ["LBXWBCSI", "LBXGLU"])   # exam weight; fasting weight
+# exam weight; fasting weight; a subsample weight of a lab measured in two of the three cycles
+@pytest.mark.parametrize("exposure", ["LBXWBCSI", "LBXGLU", "URXUBA"])
 def test_a_hit_study_file_reproduces_the_row_through_run(scan, data_dir, tmp_path, exposure):
     spec, result = scan
     hits = sorted((result.out / "hits").glob(f"{exposure}__BMXBMI__demographic__pooled.toml"))
-    assert hits, "every gaussian pooled row is among the top 25 hits here; its study file must be written"
+    assert hits, "every gaussian pooled row is among the top 40 hits here; its study file must be written"
     out = tmp_path / "hit"
     proc = subprocess.run([sys.executable, "-m", "nhanes_study.cli", "run", str(hits[0]), "--data-dir",
                            str(data_dir), "--out", str(out), "--quiet", "--no-render"],

@@ -30,11 +30,16 @@ def can_reproduce(row: dict) -> bool:
     return row["family"] == "gaussian" and row["outcome_transform"] == "none" and row["estimate"] != "meta"
 
 
-def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[str, list[float]]) -> str:
-    """The study file reproducing ``row`` (a dict of the tidy result)."""
+def study_toml(spec: ScanSpec, row: dict, origin: dict[str, str], levels: dict[str, list[float]],
+               cycles_with_rows: list[str] | None = None) -> str:
+    """The study file reproducing ``row`` (a dict of the tidy result); a pooled row's study
+    takes the cycles where the association has rows (``cycles_with_rows``; default all)."""
     x, y, adj = row["exposure"], row["outcome"], row["adjustment"]
     covs = list(spec.adjustments[adj])
-    cycles = list(spec.cycles) if row["estimate"] == "pooled" else [row["estimate"]]
+    if row["estimate"] == "pooled":
+        cycles = [c for c in spec.cycles if cycles_with_rows is None or c in cycles_with_rows]
+    else:
+        cycles = [row["estimate"]]
     domain_names = sorted(spec.domain_names)
     tables: dict[str, list[str]] = {SPINE: [spec.strata, spec.psu]}
     weight = row["weight"]

@@ -96,12 +96,14 @@ def write_report(spec, rows: pd.DataFrame, variables: pd.DataFrame, store, info,
         import pyarrow.parquet as pq
         t = pq.read_table(store.frame_path, columns=[c for c in cov if c in pq.read_schema(store.frame_path).names])
         levels = levels_of({c: t[c].to_numpy().astype(float) for c in t.column_names}, cov)
+    per_cycle = rows[rows["estimate"].isin(spec.cycles) & (rows["n"] > 0)]
+    cycles_of = per_cycle.groupby("unit")["estimate"].apply(list).to_dict()
     lines = []
     for r in best.to_dict("records"):
         link = ""
         if can_reproduce(r) and "derived" not in (info["origin"].get(r["exposure"]), info["origin"].get(r["outcome"])):
             name = f"{r['exposure']}__{r['outcome']}__{r['adjustment']}__{r['estimate']}.toml"
-            (hits_dir / name).write_text(study_toml(spec, r, info["origin"], levels), encoding="utf-8")
+            (hits_dir / name).write_text(study_toml(spec, r, info["origin"], levels, cycles_of.get(r["unit"])), encoding="utf-8")
             link = f'<a href="hits/{html.escape(name)}">study file</a>'
         lines.append("<tr>" + "".join(f"<td>{_fmt(r[k])}</td>" for k in (
             "exposure", "exposure_table", "outcome", "adjustment", "family", "beta", "ci_low", "ci_high", "p",
