@@ -89,6 +89,8 @@ def write_report(spec, rows: pd.DataFrame, variables: pd.DataFrame, store, info,
     by_group(main, out / "by_group.png")
     hits_dir = out / "hits"
     hits_dir.mkdir(exist_ok=True)
+    for old in hits_dir.glob("*.toml"):   # the files of an earlier finish of this OUT
+        old.unlink()
     best = main.sort_values(["p", "unit"], kind="stable").head(top)
     cov = [c for c in spec.categorical]
     levels = {}
