@@ -87,7 +87,44 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--data-dir", type=Path, action="append", default=None,
                         help="also search this folder's files (repeatable; default $NHANES_DATA_DIR)")
     search.add_argument("--limit", type=int, default=50, help="show at most this many of each (default 50)")
+    _scan_parser(sub)
     return parser
+
+
+def _scan_parser(sub) -> None:
+    scan = sub.add_parser(
+        "scan", help="exposure-wide / phenotype-wide scan: every exposure x outcome, per cycle and pooled",
+        description="Run (or resume) a scan file: design-based fits of every exposure against every "
+                    "outcome and adjustment set, per cycle, pooled and meta-analysed, with BH/BY "
+                    "q-values; OUT/results.parquet, OUT/scan.duckdb, OUT/summary.html (docs/scan.md).",
+        epilog="examples:\n  nhanes-study scan studies/scans/labs_2013_2018.toml --data-dir ../shared/nhanes/2013-2018\n"
+               "  nhanes-study scan SCAN.toml --out out-scan --workers 2\n"
+               "  nhanes-study scan SCAN.toml --scheduler tcp://10.0.0.5:8786   # any Dask cluster\n"
+               "  nhanes-study scan SCAN.toml --scheduler local:2                 # a Dask LocalCluster",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("scan", type=Path, help="scan file (.toml)")
+    _data_options(scan)
+    scan.add_argument("--out", type=Path, default=None, help="output folder (default: out-scan-NAME)")
+    scan.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    scan.add_argument("--scheduler", default=None,
+                      help="Dask scheduler address (tcp://host:8786), or local[:N] for a LocalCluster")
+    scan.add_argument("--fresh", action="store_true", help="discard OUT's checkpoints and start over")
+    scan.add_argument("--top", type=int, default=25, help="hits listed in summary.html (default 25)")
+    scan.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_scan(args) -> int:
+    from nhanes_study.scan import load_scan, run_scan
+
+    spec = load_scan(args.scan)
+    out = args.out or Path(f"out-scan-{spec.name}")
+    result = run_scan(spec, data_dir=args.data_dir, cache_dir=args.cache_dir, out=out, workers=args.workers,
+                      scheduler=args.scheduler, fresh=args.fresh, progress=not args.quiet, top=args.top)
+    ok = int((result.rows["status"] == "ok").sum())
+    print(f"{ok} of {len(result.rows)} rows fitted in {result.seconds:.1f} s "
+          f"({result.fitted_chunks} chunks fitted, {result.resumed_chunks} from checkpoints): "
+          f"{out / 'results.parquet'}, {out / 'scan.duckdb'}, {out / 'summary.html'}")
+    return 0
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
@@ -173,7 +210,7 @@ def _cmd_search(args) -> int:
     return 0 if result.tables or result.variables else 1
 
 
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog,
+COMMANDS = {"scan": _cmd_scan, "run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog,
             "search": _cmd_search}
 
 
