@@ -229,7 +229,28 @@ def test_study_file_unreadable(proj, capsys):
 
 
 def test_study_file_binary(proj, capsys):
-    study_fails(proj, capsys, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not valid TOML")
+    study_fails(proj, capsys, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text", "line 1, column 1")
+
+
+def test_study_file_latin1_is_not_read_with_replacement_characters(proj, capsys):
+    text = fs.STUDY.replace('title = "Synthetic', 'title = "Synth\u00e9tic').encode("latin-1")
+    study_fails(proj, capsys, text, "not UTF-8 text", "line 3", "save the study file as UTF-8")
+
+
+# --- study file faults (values): each caught before any data is read, OUT left as it was ------
+
+@pytest.mark.parametrize("old, new, needles", [
+    ('levels = { 1 = "Male", 2 = "Female" }', 'cut = [2, 1]\ncut_labels = ["a", "b", "c"]',
+     ("[variables.sex].cut", "increasing")),
+    ('name = "mini"', 'name = "../../escape"', ("[study].name", "lower-case letters, digits and '_'")),
+    ("seed = 7", "seed = -7", ("[study].seed",)),
+    ("quantile_groups = 4", "quantile_groups = 1", ("[exposure].quantile_groups",)),
+    ('levels = { 1 = "Male", 2 = "Female" }', 'levels = { 1 = "Male", 2 = "Male" }',
+     ("[variables.sex].levels", "Male")),
+])
+def test_study_value_mistakes_leave_out_as_it_was(proj, capsys, old, new, needles):
+    assert old in fs.STUDY, old
+    study_fails(proj, capsys, fs.STUDY.replace(old, new, 1), *needles)
 
 
 @pytest.fixture

@@ -66,6 +66,8 @@ def read_exposure(exp: Section, names: Names, missing_label: str) -> Exposure:
         reference=exp.get("reference", str, None), groups_variable=groups,
         ties=exp.get("ties", str, "lower", choices=("lower", "upper")),
     )
+    if exposure.quantile_groups < 2:
+        exp.fail(f"must be 2 or more (groups), got {exposure.quantile_groups}", "quantile_groups")
     if exposure.group_labels and len(exposure.group_labels) != exposure.quantile_groups:
         exp.fail(f"has {len(exposure.group_labels)} labels for {exposure.quantile_groups} groups", "group_labels")
     if names.variables[exposure.variable].kind != "continuous":
