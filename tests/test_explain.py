@@ -151,3 +151,17 @@ def test_report_section_and_figure(searched, tmp_path):
     assert "What reproduces the published numbers" in page
     assert "60 specifications fitted" in page and "race: code" in page
     assert paths["png"].stat().st_size > 10_000
+
+
+def test_workers_give_the_same_numbers(synthetic, searched):
+    _, frame, study, space = synthetic
+    pooled = search(study, space, frame, workers=2)
+    assert json.dumps(pooled, sort_keys=True) == json.dumps(searched, sort_keys=True)
+
+
+def test_cli_names_a_missing_space(synthetic, capsys):
+    from nhanes_study.cli import main
+
+    folder, _, _, _ = synthetic
+    assert main(["explain", str(folder / "study.toml"), "--quiet"]) != 0
+    assert "no [explain] section" in capsys.readouterr().err

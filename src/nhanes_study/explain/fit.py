@@ -8,7 +8,9 @@ Two steps, both pure functions of their inputs:
   before any exclusion;
 * :func:`fit_chunk` fits a chunk of specifications that share a cohort: the model
   matrices are built once per (categorical forms, exposure scale, covariates dropped,
-  outcome, model) and reused for every estimator (weights x variance), and each fit is the
+  outcome, model) and reused for every estimator (weights x variance), a fit is made once
+  for all the specifications that differ only in choices its model does not use, and each
+  fit is the
   one ``ProfileContext.fit`` makes for the same choices (same matrix, same complete rows,
   same ``fit_weighted_glm`` / ``fit_svyglm`` call), so the numbers are the study path's.
 
@@ -80,15 +82,16 @@ def apply_forms(frame: pd.DataFrame, study: Study, forms: tuple[tuple[str, str],
         series = frame[name]
         labels = [str(c) for c in series.cat.categories]
         if form == "index":
-            values = np.array([labels.index(str(v)) + 1.0 for v in series.astype(object)], dtype=float)
+            lookup = np.arange(1.0, len(labels) + 1.0)
         else:
             var = study.variables[name]
             if var.levels:
                 code = {label: float(c) for c, label in var.levels}
             else:  # cut or quantile groups: the group number
                 code = {label: float(i + 1) for i, label in enumerate(var.cut_labels or var.quantile_labels)}
-            values = np.array([code.get(str(v), np.nan) for v in series.astype(object)], dtype=float)
-        columns[name] = values
+            lookup = np.array([code.get(label, np.nan) for label in labels], dtype=float)
+        codes = series.cat.codes.to_numpy()
+        columns[name] = np.where(codes >= 0, lookup[np.maximum(codes, 0)], np.nan)
     transform, per = parse_exposure_option(exposure)
     x = frame[study.exposure.variable].to_numpy(dtype=float)
     if TRANSFORMS[transform] is not None:
@@ -135,6 +138,7 @@ def fit_chunk(chunk: Chunk) -> list[dict]:
     contexts: dict[tuple, ProfileContext] = {}
     frames: dict[tuple, pd.DataFrame] = {}
     matrices: dict[tuple, tuple] = {}
+    fits: dict[tuple, dict] = {}
     rows_out = []
     for spec_id, spec in chunk.specs:
         weights = chosen(dims, spec, "weights")[0][1]
@@ -154,13 +158,16 @@ def fit_chunk(chunk: Chunk) -> list[dict]:
             mkey = (tuple(f for f in forms if f[0] in terms), exposure, tuple(terms), est["outcome"])
             if mkey not in matrices:
                 matrices[mkey] = _matrix(frames[fkey], study, ctx.references, est["outcome"], est["model"], drop)
-            y, mm, rows = matrices[mkey]
-            row = {"spec": spec_id, "outcome": est["outcome"], "model": est["model"]}
-            try:
-                row.update(_fit(ctx, y, mm, rows, study.exposure.variable))
-            except DesignError as exc:
-                row["error"] = str(exc)
-            rows_out.append(row)
+            # a fit is the same for every specification that differs only in choices its model
+            # does not use (Model 1 under each coding of race): fitted once, reused
+            fkey_fit = (mkey, weights, variance)
+            if fkey_fit not in fits:
+                y, mm, rows = matrices[mkey]
+                try:
+                    fits[fkey_fit] = _fit(ctx, y, mm, rows, study.exposure.variable)
+                except DesignError as exc:
+                    fits[fkey_fit] = {"error": str(exc)}
+            rows_out.append({"spec": spec_id, "outcome": est["outcome"], "model": est["model"], **fits[fkey_fit]})
     return rows_out
 
 

@@ -31,7 +31,8 @@ LISTED = 50
 def search(study: Study, space: ExplainSpace, participants: pd.DataFrame, workers: int = 1) -> dict:
     """The `explain` section: every planned specification fitted and ranked."""
     plan = plan_specifications(space)
-    chunks = chunk_plan(plan)
+    # one chunk per cohort in this process (every model matrix built once); smaller ones to share
+    chunks = chunk_plan(plan, size=len(plan.specs) if workers <= 1 else 64)
     estimates = searched_estimates(study)
     with tempfile.TemporaryDirectory(prefix="nhanes-explain-") as tmp:
         paths: dict[tuple, str] = {}
@@ -74,7 +75,7 @@ def explain(study: str | Path, data_dir=None, space: str | Path | None = None, o
     `study`: a space file naming its study, or a study file with [explain]; `space`: a
     separate space file. With `out`, write OUT/results.json, OUT/figures and OUT/explain.html.
     """
-    from nhanes_study.pipeline import RunOptions, load_study_data
+    from nhanes_study.pipeline import RunOptions, load_study_data, provenance
 
     study_, space_ = load_explain(study, space)
     participants = load_study_data(study_, RunOptions(data_dir=data_dir, cache_dir=cache_dir, progress=progress))
@@ -83,6 +84,7 @@ def explain(study: str | Path, data_dir=None, space: str | Path | None = None, o
         "study": {"name": study_.name, "title": study_.title, "cycles": list(study_.cycles),
                   "exposure": study_.exposure.variable, "outcomes": list(study_.outcomes),
                   "citation": study_.reproduction_citation, "doi": study_.reproduction_doi},
+        "provenance": provenance(study_, participants),
         "explain": search(study_, space_, participants.frame, workers),
     }
     if out is not None:
