@@ -165,3 +165,23 @@ def test_cli_names_a_missing_space(synthetic, capsys):
     folder, _, _, _ = synthetic
     assert main(["explain", str(folder / "study.toml"), "--quiet"]) != 0
     assert "no [explain] section" in capsys.readouterr().err
+
+
+def test_report_html_shows_the_section_only_with_explain(searched):
+    from nhanes_study.report.html import render_report
+    from tests.results_fixture import results_document
+
+    doc = results_document()
+    assert "What reproduces the published numbers" not in render_report(doc, [], None)
+    page = render_report({**doc, "explain": searched}, [], None)
+    assert '<section id="explain"><h2>What reproduces the published numbers</h2>' in page
+    assert '<a href="#explain">' in page and "60 specifications fitted" in page
+
+
+def test_explain_inside_the_study_file(synthetic, tmp_path):
+    folder, _, _, _ = synthetic
+    text = (folder / "study.toml").read_text() + '\n[explain]\nweights = ["as_is", "none"]\n'
+    (tmp_path / "own.toml").write_text(text)
+    study, space = load_explain(tmp_path / "own.toml")
+    assert study.name == "explain_synthetic" and space.weights == ("as_is", "none")
+    assert space.variance == ("model",)   # not declared: the study's first profile
