@@ -185,3 +185,12 @@ def test_explain_inside_the_study_file(synthetic, tmp_path):
     study, space = load_explain(tmp_path / "own.toml")
     assert study.name == "explain_synthetic" and space.weights == ("as_is", "none")
     assert space.variance == ("model",)   # not declared: the study's first profile
+
+
+def test_a_study_without_published_table2_is_refused(synthetic, tmp_path):
+    folder, _, _, _ = synthetic
+    text = (folder / "study.toml").read_text()
+    (tmp_path / "study.toml").write_text(text[:text.index("[[published]]")])
+    (tmp_path / "space.toml").write_text('[explain]\nstudy = "study.toml"\n')
+    with pytest.raises(SpecError, match=r"no Table 2 estimate with beta and ci to explain"):
+        load_explain(tmp_path / "space.toml")

@@ -113,7 +113,7 @@ def _cmd_explain(args) -> int:
         best = s["specifications"][0]
         print(f"{s['fitted']:,} specifications in {time.perf_counter() - start:.1f} s; "
               f"{len(s['all_inside']):,} put every published beta inside their 95% CIs; closest "
-              f"(distance {best['distance']:.3f}): "
+              f"(distance {best['distance'] if best['distance'] is None else round(best['distance'], 3)}): "
               + "; ".join(f"{k} = {v}" for k, v in best["choices"].items()), file=sys.stderr)
         print(f"wrote {args.out / 'results.json'} and {args.out / 'explain.html'}", file=sys.stderr)
     return 0
