@@ -151,6 +151,10 @@ def read_space(s: Section, study: Study) -> ExplainSpace:
                and p.term is None for p in study.published):
         raise SpecError(f"{study.path}: [[published]] has no Table 2 estimate with beta and ci to explain; "
                         "add the publication's Table 2 values (docs/study-file.md)")
+    for name, outcome in getattr(study, "outcome_specs", {}).items():  # [[outcomes]] family, when declared
+        if getattr(outcome, "family", "gaussian") != "gaussian":
+            raise SpecError(f"{study.path}: outcome '{name}' is fitted as {outcome.family}; the specification "
+                            "search fits linear (gaussian) outcomes only")
     return ExplainSpace(seed, max_specs, closest, weights, variance, missing, tuple(exclusions), cycles,
                         tuple(exposure), drops, categorical)
 
