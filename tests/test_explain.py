@@ -194,3 +194,26 @@ def test_a_study_without_published_table2_is_refused(synthetic, tmp_path):
     (tmp_path / "space.toml").write_text('[explain]\nstudy = "study.toml"\n')
     with pytest.raises(SpecError, match=r"no Table 2 estimate with beta and ci to explain"):
         load_explain(tmp_path / "space.toml")
+
+
+def test_cycles_exposure_scale_and_dropped_covariates(synthetic, tmp_path):
+    folder, frame, _, _ = synthetic
+    (tmp_path / "study.toml").write_text((folder / "study.toml").read_text())
+    space_text = ('[explain]\nstudy = "study.toml"\nweights = ["none"]\nvariance = ["model"]\n'
+                  'cycles = [["2013-2014", "2015-2016"], ["2015-2016"]]\nexposure = ["per 1", "per 10", "log"]\n'
+                  'drop_covariates = [[], ["bmi"]]\n')
+    (tmp_path / "space.toml").write_text(space_text)
+    study, space = load_explain(tmp_path / "space.toml")
+    s = search(study, space, frame)
+    assert s["fitted"] == 12 and s["cohorts"] == 2
+    names = [d["name"] for d in s["dimensions"]]
+    curve = {tuple(c["choices"][names.index(k)] for k in ("cycles", "exposure", "covariates dropped")): c
+             for c in s["curve"]}
+    both, later = "2013-2014, 2015-2016", "2015-2016"
+    per1, per10 = curve[(both, "per 1", "none")], curve[(both, "per 10", "none")]
+    np.testing.assert_allclose([e[0] for e in per10["estimates"]], [10 * e[0] for e in per1["estimates"]], rtol=1e-9)
+    assert curve[(both, "log", "none")]["estimates"][0][0] != per1["estimates"][0][0]
+    assert curve[(both, "per 1", "bmi")]["estimates"][1][0] != per1["estimates"][1][0]
+    adults = frame[(frame["RIDAGEYR"] >= 18) & (frame["cycle"] == "2015-2016")]
+    later_n = next(r for r in s["specifications"] if r["id"] == curve[(later, "per 1", "none")]["id"])
+    assert [e["n"] for e in later_n["estimates"]] == [len(adults), len(adults)]
