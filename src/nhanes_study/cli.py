@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="also search this folder's files (repeatable; default $NHANES_DATA_DIR)")
     search.add_argument("--limit", type=int, default=50, help="show at most this many of each (default 50)")
     _scan_parser(sub)
+    _explain_parser(sub)
     return parser
 
 
@@ -124,6 +125,42 @@ def _cmd_scan(args) -> int:
     print(f"{ok} of {len(result.rows)} rows fitted in {result.seconds:.1f} s "
           f"({result.fitted_chunks} chunks fitted, {result.resumed_chunks} from checkpoints): "
           f"{out / 'results.parquet'}, {out / 'scan.duckdb'}, {out / 'summary.html'}")
+    return 0
+
+
+def _explain_parser(sub) -> None:
+    ex = sub.add_parser(
+        "explain", help="search analytic choices for those that reproduce the published numbers",
+        description="Fit the study's published Table 2 estimates under every specification of an [explain] "
+                    "space (or a seeded sample), rank them by distance to the published numbers, and write "
+                    "OUT/results.json, OUT/figures/specification_curve.* and OUT/explain.html.",
+        epilog="example:\n  nhanes-study explain studies/explain/hgb_bmd_explain.toml "
+               "--data-dir ../shared/nhanes/2013-2018",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex.add_argument("study", type=Path, help="a space file naming its study, or a study file with [explain]")
+    ex.add_argument("--space", type=Path, default=None, help="a separate file with the [explain] section")
+    _data_options(ex)
+    ex.add_argument("--out", type=Path, default=Path("out-explain"), help="output folder (default: out-explain)")
+    ex.add_argument("--workers", type=int, default=1, help="processes fitting specifications (default 1)")
+    ex.add_argument("--quiet", action="store_true", help="no progress lines or bars")
+
+
+def _cmd_explain(args) -> int:
+    import time
+
+    from nhanes_study.explain import explain
+
+    start = time.perf_counter()
+    doc = explain(args.study, data_dir=args.data_dir, space=args.space, out=args.out, cache_dir=args.cache_dir,
+                  workers=args.workers, progress=not args.quiet)
+    s = doc["explain"]
+    if not args.quiet:
+        best = s["specifications"][0]
+        print(f"{s['fitted']:,} specifications in {time.perf_counter() - start:.1f} s; "
+              f"{len(s['all_inside']):,} put every published beta inside their 95% CIs; closest "
+              f"(distance {best['distance'] if best['distance'] is None else round(best['distance'], 3)}): "
+              + "; ".join(f"{k} = {v}" for k, v in best["choices"].items()), file=sys.stderr)
+        print(f"wrote {args.out / 'results.json'} and {args.out / 'explain.html'}", file=sys.stderr)
     return 0
 
 
@@ -210,8 +247,8 @@ def _cmd_search(args) -> int:
     return 0 if result.tables or result.variables else 1
 
 
-COMMANDS = {"scan": _cmd_scan, "run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog,
-            "search": _cmd_search}
+COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "fetch": _cmd_fetch, "catalog": _cmd_catalog,
+            "search": _cmd_search, "scan": _cmd_scan, "explain": _cmd_explain}
 
 
 def main(argv: list[str] | None = None) -> int:

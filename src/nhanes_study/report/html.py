@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from nhanes_study.report import format as fmt
 from nhanes_study.report.columns import as_chosen
+from nhanes_study.report.explain import TITLE as EXPLAIN_TITLE, explain_section_html
 from nhanes_study.report.figures import FigureFile, render_figures
 from nhanes_study.report.methods import (  # noqa: F401 (the methods' words, re-exported)
     SETTING_TEXT, _forms_text, _list, _profiles, design_names, methods_paragraphs, missing_data_text,
@@ -239,7 +240,8 @@ def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = 
     study = doc["study"]
     title = study.get("title") or study.get("name", "NHANES study")
     by_key = {f.key: f for f in figures}
-    nav = "".join(f'<li><a href="#{k}">{e(t)}</a></li>' for k, t in SECTIONS)
+    sections = SECTIONS + ((("explain", EXPLAIN_TITLE),) if "explain" in doc else ())
+    nav = "".join(f'<li><a href="#{k}">{e(t)}</a></li>' for k, t in sections)
     with fmt.report_style(doc):  # numbers printed as the study's [report] says, as in the table files
         body = {
             "methods": _citation_html(doc, "This analysis reproduces")
@@ -251,6 +253,7 @@ def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = 
             "reproduction": _reproduction_html(doc),
             "warnings": _warnings_html(doc),
             "provenance": _provenance_html(doc, run_info),
+            "explain": explain_section_html(doc) if "explain" in doc else "",
         }
     meta = (f"Study {study.get('name', '')}; NHANES {_list(study.get('cycles', []))}; profiles "
             f"{', '.join(_profiles(doc))}. Every number on this page is read from results.json; the profile "
@@ -261,7 +264,7 @@ def render_report(doc: dict, figures: list[FigureFile], run_info: dict | None = 
             f"<style>{CSS}</style></head><body>"
             f'<header><h1>{e(title)}</h1><p class="meta">{e(meta)}</p>'
             f'<nav><ol>{nav}</ol></nav></header><main>'
-            + "".join(_section(k, t, body[k]) for k, t in SECTIONS)
+            + "".join(_section(k, t, body[k]) for k, t in sections)
             + "</main></body></html>\n")
 
 

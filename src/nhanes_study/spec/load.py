@@ -88,7 +88,7 @@ def _build(path: Path, text: str, sha256: str, data: dict) -> Study:
     root = Section(path, "", data)
     root.only("study", "data", "exclusions", "profiles", "design", "exposure", "outcomes", "missing",
               "variables", "table1", "models", "subgroups", "curves", "thresholds", "published",
-              "reproduction", "report")
+              "reproduction", "report", "explain")  # [explain]: read by spec/explain.py
 
     study = root.section("study")
     study.only("name", "title", "cycles", "profiles", "seed")
