@@ -159,6 +159,14 @@ def test_workers_give_the_same_numbers(synthetic, searched):
     assert json.dumps(pooled, sort_keys=True) == json.dumps(searched, sort_keys=True)
 
 
+def test_the_scans_dask_runner_gives_the_same_numbers(synthetic, searched):
+    """The runner the scan uses, on a Dask LocalCluster of two worker processes."""
+    pytest.importorskip("distributed")
+    _, frame, study, space = synthetic
+    on_dask = search(study, space, frame, workers=2, scheduler="local:2")
+    assert json.dumps(on_dask, sort_keys=True) == json.dumps(searched, sort_keys=True)
+
+
 def test_cli_names_a_missing_space(synthetic, capsys):
     from nhanes_study.cli import main
 

@@ -142,6 +142,8 @@ def _explain_parser(sub) -> None:
     _data_options(ex)
     ex.add_argument("--out", type=Path, default=Path("out-explain"), help="output folder (default: out-explain)")
     ex.add_argument("--workers", type=int, default=1, help="processes fitting specifications (default 1)")
+    ex.add_argument("--scheduler", default=None,
+                    help="Dask scheduler address (tcp://host:8786), or local[:N] for a LocalCluster")
     ex.add_argument("--quiet", action="store_true", help="no progress lines or bars")
 
 
@@ -152,7 +154,7 @@ def _cmd_explain(args) -> int:
 
     start = time.perf_counter()
     doc = explain(args.study, data_dir=args.data_dir, space=args.space, out=args.out, cache_dir=args.cache_dir,
-                  workers=args.workers, progress=not args.quiet)
+                  workers=args.workers, progress=not args.quiet, scheduler=args.scheduler)
     s = doc["explain"]
     if not args.quiet:
         best = s["specifications"][0]

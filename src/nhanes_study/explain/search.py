@@ -28,11 +28,12 @@ DISTANCE = ("mean over the published estimates of (|beta - published beta| + |CI
 LISTED = 50
 
 
-def search(study: Study, space: ExplainSpace, participants: pd.DataFrame, workers: int = 1) -> dict:
+def search(study: Study, space: ExplainSpace, participants: pd.DataFrame, workers: int = 1,
+           scheduler=None) -> dict:
     """The `explain` section: every planned specification fitted and ranked."""
     plan = plan_specifications(space)
     # one chunk per cohort in this process (every model matrix built once); smaller ones to share
-    chunks = chunk_plan(plan, size=len(plan.specs) if workers <= 1 else 64)
+    chunks = chunk_plan(plan, size=len(plan.specs) if workers <= 1 and scheduler is None else 64)
     estimates = searched_estimates(study)
     with tempfile.TemporaryDirectory(prefix="nhanes-explain-") as tmp:
         paths: dict[tuple, str] = {}
@@ -42,7 +43,7 @@ def search(study: Study, space: ExplainSpace, participants: pd.DataFrame, worker
             with open(paths[key], "wb") as fh:
                 pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
         work = [Chunk(paths[key], study, plan.dims, tuple(specs)) for key, specs in chunks]
-        rows = [row for chunk_rows in run_chunks(work, fit_chunk, workers) for row in chunk_rows]
+        rows = [row for chunk_rows in run_chunks(work, fit_chunk, workers, scheduler) for row in chunk_rows]
     ranked = rank_specifications(rows, plan.specs, plan.dims, estimates)
     n_est = len(estimates)
     reproducing = [r["id"] for r in ranked if r["inside"] == n_est]
@@ -69,15 +70,21 @@ def search(study: Study, space: ExplainSpace, participants: pd.DataFrame, worker
 
 
 def explain(study: str | Path, data_dir=None, space: str | Path | None = None, out: str | Path | None = None,
-            cache_dir=None, workers: int = 1, progress: bool = False) -> dict:
+            cache_dir=None, workers: int = 1, progress: bool = False, scheduler=None) -> dict:
     """Load the study and its [explain] space, search, and return the results document.
 
     `study`: a space file naming its study, or a study file with [explain]; `space`: a
-    separate space file. With `out`, write OUT/results.json, OUT/figures and OUT/explain.html.
+    separate space file. With `out`, write OUT/results.json, OUT/figures and OUT/explain.html,
+    replacing OUT whole as `run` does (nhanes_study.outputs). `workers` / `scheduler`: the
+    runner the scan uses (a local process pool, or a Dask scheduler address or ``local:N``).
     """
     from nhanes_study.pipeline import RunOptions, load_study_data, provenance
 
+    from nhanes_study.outputs import check_output_target
+
     study_, space_ = load_explain(study, space)
+    if out is not None:
+        check_output_target(out)  # before any data is read
     participants = load_study_data(study_, RunOptions(data_dir=data_dir, cache_dir=cache_dir, progress=progress))
     document = {
         "format_version": results.FORMAT_VERSION,
@@ -85,12 +92,14 @@ def explain(study: str | Path, data_dir=None, space: str | Path | None = None, o
                   "exposure": study_.exposure.variable, "outcomes": list(study_.outcomes),
                   "citation": study_.reproduction_citation, "doi": study_.reproduction_doi},
         "provenance": provenance(study_, participants),
-        "explain": search(study_, space_, participants.frame, workers),
+        "explain": search(study_, space_, participants.frame, workers, scheduler),
     }
     if out is not None:
         from nhanes_study.report.explain import write_explain_outputs
 
-        out = Path(out)
-        results.write_results(document, out / "results.json")
-        write_explain_outputs(document, out)
+        from nhanes_study.outputs import output_folder
+
+        with output_folder(out) as staging:
+            results.write_results(document, staging / "results.json")
+            write_explain_outputs(document, staging)
     return document

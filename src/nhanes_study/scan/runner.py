@@ -18,13 +18,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
 
-from nhanes_study.errors import NhanesStudyError
+from nhanes_study.parallel import process_pool, run_jobs
 from nhanes_study.scan.fit import run_chunk
+
+__all__ = ["process_pool", "run_chunks"]
 
 
 def _chunk_delay() -> None:
@@ -32,20 +33,6 @@ def _chunk_delay() -> None:
     delay = float(os.environ.get("NHANES_STUDY_SCAN_TEST_DELAY", "0") or 0)
     if delay:
         time.sleep(delay)
-
-
-def _watch_parent(parent: int) -> None:
-    """In a pool worker: exit when the scan that started it is gone (killed with -9, say),
-    rather than linger as an orphan."""
-    import threading
-
-    def watch():
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def _task(frame_path, settings, units):
@@ -58,91 +45,11 @@ def _bar(total: int, initial: int, progress: bool):
                 disable=not progress, smoothing=0.1, dynamic_ncols=True)
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """The pool of ``workers`` spawned processes, each leaving when its scan is gone."""
-    import multiprocessing as mp
-
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                               initializer=_watch_parent, initargs=(os.getpid(),))
-
-
-def run_pool(todo: list[int], payload: Callable[[int], list], frame_path: str, settings: dict,
-             on_done: Callable, workers: int, bar, pool: ProcessPoolExecutor | None = None) -> None:
-    if workers == 1 and pool is None:
-        for i in todo:
-            on_done(i, _task(frame_path, settings, payload(i)))
-            bar.update()
-        return
-    if pool is None:
-        with process_pool(workers) as own:
-            return run_pool(todo, payload, frame_path, settings, on_done, workers, bar, own)
-    pending, queue = {}, list(todo)
-    while queue or pending:
-        while queue and len(pending) < 2 * workers:
-            i = queue.pop(0)
-            pending[pool.submit(_task, frame_path, settings, payload(i))] = i
-        finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-        for fut in finished:
-            i = pending.pop(fut)
-            on_done(i, fut.result())
-            bar.update()
-
-
-def _client(scheduler, workers: int):
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise NhanesStudyError("--scheduler needs Dask: pip install 'nhanes-study[dask]'") from None
-    if not isinstance(scheduler, str):
-        return scheduler, None, False
-    if scheduler == "local" or scheduler.startswith("local:"):
-        n = int(scheduler.split(":", 1)[1]) if ":" in scheduler else workers
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        return Client(cluster), cluster, True
-    try:
-        return Client(scheduler, timeout="30s"), None, True
-    except OSError as exc:
-        raise NhanesStudyError(f"cannot reach the Dask scheduler at {scheduler}: {exc}; "
-                               "check the address (tcp://host:8786) and that the scheduler runs") from None
-
-
-def run_dask(todo: list[int], payload: Callable[[int], list], frame_path: str, settings: dict,
-             on_done: Callable, scheduler, workers: int, bar) -> None:
-    from distributed import as_completed
-
-    client, cluster, owned = _client(scheduler, workers)
-    try:
-        n = max(1, len(client.scheduler_info().get("workers", {})) or workers)
-        queue = list(todo)
-        first = [client.submit(_task, frame_path, settings, payload(i), key=f"scan-chunk-{i}-{settings['digest'][:12]}",
-                               pure=False) for i in queue[:2 * n]]
-        index = {f.key: i for f, i in zip(first, queue[:2 * n])}
-        queue = queue[2 * n:]
-        ac = as_completed(first)
-        for fut in ac:
-            i = index.pop(fut.key)
-            on_done(i, fut.result())
-            fut.release()
-            bar.update()
-            if queue:
-                j = queue.pop(0)
-                nxt = client.submit(_task, frame_path, settings, payload(j),
-                                    key=f"scan-chunk-{j}-{settings['digest'][:12]}", pure=False)
-                index[nxt.key] = j
-                ac.add(nxt)
-    finally:
-        if owned:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def run_chunks(todo, payload, frame_path, settings, on_done, *, workers: int, scheduler=None,
                total: int, done: int, progress: bool = True, pool: ProcessPoolExecutor | None = None) -> None:
-    """Fit the chunks ``todo``; ``pool``: an already started process pool (else one is made)."""
+    """Fit the chunks ``todo`` on the shared runner (nhanes_study.parallel); ``pool``: an
+    already started process pool (else one is made)."""
     with _bar(total, done, progress) as bar:
-        if scheduler is None:
-            run_pool(todo, payload, frame_path, settings, on_done, workers, bar, pool)
-        else:
-            run_dask(todo, payload, frame_path, settings, on_done, scheduler, workers, bar)
+        run_jobs(todo, lambda i: (_task, (frame_path, settings, payload(i))), on_done, workers=workers,
+                 scheduler=scheduler, tick=bar.update, pool=pool,
+                 key=lambda i: f"scan-chunk-{i}-{settings['digest'][:12]}")
