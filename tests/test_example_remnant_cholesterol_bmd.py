@@ -72,7 +72,8 @@ def computed(built, r_oracle):
     study, _, af = built
     ours = []
     for profile in study.profiles:
-        ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
+        if profile.name in ("paper", "design"):  # the unweighted profile: test_unweighted_profile_agrees_with_r
+            ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
     data, factors = r_frame(af.frame)
     theirs = r_oracle("tables.R", data, {
         "outcomes": list(study.outcomes), "exposure": study.exposure.variable,
@@ -103,6 +104,20 @@ def test_every_estimate_agrees_with_r(computed):
                     (key, "interaction", field)
 
 
+def test_unweighted_profile_agrees_with_r(built, r_oracle):
+    """The paper's numbers look unweighted: the unweighted profile is R's lm on the same rows."""
+    from tests.forms_oracle import compare, oracle_args, r_fits
+
+    study, _, af = built
+    ours = estimates(ProfileContext.build(af.frame, study, study.profile("unweighted")), study)
+    data, factors = r_frame(af.frame)
+    x = study.exposure.variable
+    theirs = r_oracle("fits.R", data, oracle_args(study, factors, r_fits(study, ours, x, x)))
+    assert compare(ours, theirs, x, x, x) == 3 * (1 + 2 + 5)
+    m3 = next(e for e in ours if e["table"] == "table2" and e["model"] == 3)
+    assert m3["n"] == len(af.frame) == 3815  # every participant, the zero fasting weights included
+
+
 def test_zero_fasting_weights_leave_the_fit(computed, built):
     """WTSAF2YR is 0 for some of the cohort: they stay in the design but not in n."""
     study, ours, _ = computed
@@ -111,7 +126,7 @@ def test_zero_fasting_weights_leave_the_fit(computed, built):
     assert positive < len(af.frame)
     for e in ours:
         if e["table"] == "table2":
-            assert e["n"] == positive
+            assert e["n"] == positive, e["profile"]
 
 
 def test_runs_in_one_command(data_dir, tmp_path):
@@ -124,7 +139,10 @@ def test_runs_in_one_command(data_dir, tmp_path):
     doc = json.loads((out / "results.json").read_text())
     assert doc["flowchart"]["final"] == 3815
     assert doc["variables"]["remnant_cholesterol"]["expression"] == "LBDTCSI - LBDHDDSI - LBDLDLSI"
-    assert [r["published"]["beta"] for r in doc["reproduction"]] == [-0.024, -0.024]
+    assert [(r["profile"], r["published"]["beta"]) for r in doc["reproduction"]] == [
+        ("unweighted", -0.024), ("paper", -0.024), ("design", -0.024)]
+    inside = {r["profile"]: r["inside_ci"] for r in doc["reproduction"]}
+    assert inside["unweighted"] is True  # the published estimate lies inside the unweighted fit's CI
     zero = next(w for w in doc["warnings"] if w["where"] == "design WTSAF2YR")
     assert zero["message"].startswith("135 of the cohort's 3,815 participants have a WTSAF2YR of 0")
     assert (out / "report.html").exists() and (out / "tables" / "table2_paper.csv").exists()
