@@ -67,7 +67,20 @@ def test_flowchart_keeps_the_rule_and_adds_the_description():
                                  Exclusion("Cancer", "not_in", ("MCQ220",), values=(2.0,))], age).flowchart()["steps"]
     assert steps[0] == {"label": "Under 18", "rule": "RIDAGEYR < 18", "excluded": 1, "remaining": 2,
                         "description": "Age (years) under 18"}
-    assert steps[1] == {"label": "Cancer", "rule": "MCQ220 not in {2}", "excluded": 1, "remaining": 1}
+    assert steps[1] == {"label": "Cancer", "rule": "MCQ220 not in {2}", "excluded": 1, "remaining": 1,
+                        "nhanes_labels": {"MCQ220": "Ever told you had cancer or malignancy"}}
+
+
+def test_nhanes_labels_only_for_raw_variables_the_study_does_not_label():
+    from nhanes_study.cohort import nhanes_labels
+    from nhanes_study.spec import Variable
+
+    age = {"age": Variable("age", "continuous", "Age (years)", source="RIDAGEYR")}
+    rule = Exclusion("x", "missing", ("RIDAGEYR", "age", "LBXHGB", "ZZNOTAVAR"))
+    # RIDAGEYR and age: the study's label; ZZNOTAVAR: not in CDC's labels
+    assert nhanes_labels(rule, age) == {"LBXHGB": "Hemoglobin (g/dL)"}
+    assert nhanes_labels(Exclusion("x", "expression", ("DXXLSBMD",), expression="DXXLSBMD < 0.5"), {}) == \
+        {"DXXLSBMD": "Lumbar Spine BMD (g/cm^2)"}
 
 
 def test_cohort_docstring_examples_run():

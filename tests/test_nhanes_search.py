@@ -16,21 +16,52 @@ def cycles_of(hit):
 def test_hemoglobin_variable_with_every_cycle_and_file():
     (hit,) = search("LBXHGB").variables
     assert hit.tables == ("CBC",)
-    assert hit.cycles == (("2001-2002", "L25_B"), ("2003-2004", "L25_C"), ("2005-2006", "CBC_D"),
+    assert hit.label == "Hemoglobin (g/dL)"
+    assert hit.cycles == (("1999-2000", "LAB25"), ("2001-2002", "L25_B"), ("2003-2004", "L25_C"), ("2005-2006", "CBC_D"),
                           ("2007-2008", "CBC_E"), ("2009-2010", "CBC_F"), ("2011-2012", "CBC_G"),
                           ("2013-2014", "CBC_H"), ("2015-2016", "CBC_I"), ("2017-2018", "CBC_J"),
                           ("2017-March 2020", "P_CBC"))
 
 
-def test_hemoglobin_by_label_from_an_xpt_file(tmp_path):
-    frame = pd.DataFrame({"SEQN": [73557.0], "LBXHGB": [14.1], "LBXHCT": [41.0]})
-    pyreadstat.write_xport(frame, str(tmp_path / "CBC_H.XPT"), table_name="CBC_H",
-                           column_labels=["Respondent sequence number", "Hemoglobin (g/dL)", "Hematocrit (%)"])
-    names = [v.name for v in search("hemoglobin").variables]
-    assert "LBXHGB" not in names                       # CSV copies carry no labels
-    hits = {v.name: v for v in search("hemoglobin", [tmp_path]).variables}
-    assert list(hits) == ["LBXHGB"] and hits["LBXHGB"].label == "Hemoglobin (g/dL)"
-    assert cycles_of(hits["LBXHGB"])[0] == "2001-2002" and cycles_of(hits["LBXHGB"])[-1] == "2017-March 2020"
+def test_hemoglobin_by_its_packaged_label_with_cycles_and_data_folders():
+    hits = {v.name: v for v in search("hemoglobin").variables}
+    assert hits["LBXHGB"].label == "Hemoglobin (g/dL)"
+    assert cycles_of(hits["LBXHGB"])[0] == "1999-2000" and cycles_of(hits["LBXHGB"])[-1] == "2017-March 2020"
+    assert "LBXGH" in hits and "LBXMCHSI" in hits       # glycohemoglobin, mean cell hemoglobin
+    assert "LBXHCT" not in hits                         # hematocrit: no word of the term
+    two = {v.name for v in search("hemoglobin g/dL").variables}
+    assert "LBXHGB" in two and "LBXGH" not in two       # every word must match: LBXGH is in %
+
+
+def test_label_from_an_xpt_file_for_a_variable_the_index_lacks(tmp_path):
+    frame = pd.DataFrame({"SEQN": [73557.0], "ZZXNEW": [14.1]})
+    pyreadstat.write_xport(frame, str(tmp_path / "ZZNEW_H.XPT"), table_name="ZZNEW_H",
+                           column_labels=["Respondent sequence number", "Quuxoglobin (g/dL)"])
+    assert search("quuxoglobin").variables == []
+    (hit,) = search("quuxoglobin", [tmp_path]).variables
+    assert (hit.name, hit.label, hit.cycles) == ("ZZXNEW", "Quuxoglobin (g/dL)", (("2013-2014", "ZZNEW_H"),))
+
+
+def test_bone_density_finds_the_bmd_labels_by_their_words():
+    for term in ("bone density", "bone mineral density", "spine bone density"):
+        hits = {v.name: v for v in search(term).variables}
+        assert {"DXXLSBMD", "DXXOSBMD"} <= set(hits), term
+    hits = {v.name: v for v in search("bone density").variables}
+    assert hits["DXXLSBMD"].label == "Lumbar Spine BMD (g/cm^2)"
+    assert hits["DXXOSBMD"].label == "Total spine BMD"
+    assert cycles_of(hits["DXXOSBMD"]) == ["2005-2006", "2007-2008", "2009-2010", "2013-2014", "2017-2018",
+                                           "2017-March 2020"]
+    assert "DXXLSBMC" not in hits                       # bone mineral content is not density
+
+
+def test_an_exact_name_comes_first(tmp_path):
+    frame = pd.DataFrame({"SEQN": [73557.0], "COTININE": [0.1]})
+    pyreadstat.write_xport(frame, str(tmp_path / "ZZCOT_H.XPT"), table_name="ZZCOT_H",
+                           column_labels=["Respondent sequence number", "A study's own cotinine copy"])
+    names = [v.name for v in search("cotinine").variables]
+    assert names[0] != "COTININE" and names == sorted(names)  # alphabetical
+    names = [v.name for v in search("Cotinine", [tmp_path]).variables]
+    assert names[0] == "COTININE" and names[1:] == sorted(names[1:])  # the exact name first
 
 
 def test_bone_density_variables_and_the_spine_table():
@@ -49,7 +80,9 @@ def test_cotinine_table_across_eras_and_its_variable():
     assert [f for _, f in cot.files] == ["LAB06", "L06_B", "L06COT_C", "COT_D", "COTNAL_E", "COTNAL_F",
                                          "COTNAL_G", "COT_H", "COT_I", "COT_J", "P_COT"]
     (lbxcot,) = search("LBXCOT").variables
-    assert len(lbxcot.cycles) == 10 and cycles_of(lbxcot)[0] == "2001-2002"
+    assert lbxcot.label == "Cotinine (ng/mL)"
+    assert len(lbxcot.cycles) == 11 and cycles_of(lbxcot)[0] == "1999-2000"
+    assert {v.name: v for v in search("cotinine").variables}["LBXCOT"].cycles == lbxcot.cycles
     assert "COT" in lbxcot.tables and "COTNAL" in lbxcot.tables
 
 
@@ -59,4 +92,8 @@ def test_cli_search_prints_matches_and_fails_on_none(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "CBC" in out and "1999-2000 LAB25" in out and "2017-March 2020 P_CBC" in out
     assert main(["search", "zzqqxx"]) == 1
-    assert "nothing matches 'zzqqxx'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "nothing matches 'zzqqxx'" in out and "try fewer or other words" in out
+    assert main(["search", "hemoglobin"]) == 0
+    out = capsys.readouterr().out
+    assert "LBXHGB      Hemoglobin (g/dL)  [CBC]" in out and "1999-2000 LAB25" in out

@@ -284,6 +284,21 @@ def test_undecided_expression_exclusions_are_said():
     assert any("7 kept because the rule could not be evaluated" in p for p in methods_paragraphs(doc))
 
 
+def test_a_raw_nhanes_variable_is_named_by_its_cdc_label_unless_the_study_labels_it():
+    from nhanes_study.report.html import methods_paragraphs
+
+    doc = results_document()
+    cancer = doc["flowchart"]["steps"][3]
+    assert "description" not in cancer
+    cancer["nhanes_labels"] = {"MCQ220": "Ever told you had cancer or malignancy"}
+    assert any("988 cancer or malignancy (MCQ220 not 'No') (MCQ220: Ever told you had cancer or malignancy), leaving"
+               in p for p in methods_paragraphs(doc))
+    doc["flowchart"]["steps"][0]["nhanes_labels"] = {"LBXHGB": "Hemoglobin (g/dL)"}
+    doc["flowchart"]["steps"][0]["description"] = "Study's hemoglobin missing"
+    text = next(p for p in methods_paragraphs(doc) if "in this order" in p)
+    assert "no hemoglobin data (Study's hemoglobin missing)" in text and "LBXHGB:" not in text
+
+
 def test_report_prints_as_the_report_section_says(figures):
     doc = results_document()
     doc["report"] = {"p_digits": 6, "p_threshold": 0.000001, "estimate_columns": "separate"}

@@ -80,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
                     "variables by name (every data folder's headers) or label (.XPT files), "
                     "each with the cycles and files that hold it. Every word must match.",
         epilog="examples:\n  nhanes-study search LBXHGB\n  nhanes-study search cotinine\n"
-               "  nhanes-study search blood count\n"
-               "  nhanes-study search hemoglobin --data-dir /data/nhanes-xpt   # labels from .XPT files",
+               "  nhanes-study search bone density\n  nhanes-study search blood count\n"
+               "  nhanes-study search hemoglobin --data-dir /data/nhanes   # also the folder's own files",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     search.add_argument("term", nargs="+", help="words to find (case does not matter)")
     search.add_argument("--data-dir", type=Path, action="append", default=None,

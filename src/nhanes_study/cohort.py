@@ -18,7 +18,10 @@ A rule may name NHANES variables or the study's continuous variables: their meas
 Each step keeps its rule as written (``rule``: ``MCQ220 not in {2}``) and, for readers, the
 rule in the study's labels (``description``: ``Hemoglobin (g/dL) missing``) when every
 variable it names has one: a study variable, or an NHANES variable that is one study
-variable's source. Otherwise (or for an expression) the step's own label says it.
+variable's source. Otherwise (or for an expression) the step's own label says it, and the
+step keeps CDC's label of each NHANES variable it names that no study variable labels
+(``nhanes_labels``: ``{"MCQ220": "Ever told you had cancer or malignancy"}``, from the
+packaged label index).
 
 Example::
 
@@ -35,6 +38,8 @@ Example::
     >>> age = {"age": Variable("age", "continuous", "Age (years)", source="AGE")}
     >>> reader_description(Exclusion("Under 18", "below", ("AGE",), 18.0), age)
     'Age (years) under 18'
+    >>> nhanes_labels(Exclusion("Cancer", "not_in", ("MCQ220", "AGE"), values=(2.0,)), age)
+    {'MCQ220': 'Ever told you had cancer or malignancy'}
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from nhanes_study.expressions import parse
+from nhanes_study.nhanes.catalog import variable_label
 from nhanes_study.spec import Exclusion, Variable
 from nhanes_study.variables import MeasuredValues
 
@@ -58,6 +64,7 @@ class FlowStep:
     remaining: int
     undecided: int | None = None   # expression rules: rows kept because the expression was missing
     description: str | None = None  # the rule in the study's labels (None: the label says it)
+    nhanes_labels: tuple[tuple[str, str], ...] = ()  # (NHANES variable, CDC label) the study does not label
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ class Cohort:
             "steps": [
                 {"label": s.label, "rule": s.rule, "excluded": s.excluded, "remaining": s.remaining,
                  **({} if s.undecided is None else {"undecided": s.undecided}),
-                 **({} if s.description is None else {"description": s.description})}
+                 **({} if s.description is None else {"description": s.description}),
+                 **({"nhanes_labels": dict(s.nhanes_labels)} if s.nhanes_labels else {})}
                 for s in self.steps
             ],
             "final": self.steps[-1].remaining if self.steps else self.start,
@@ -111,6 +119,18 @@ def reader_description(exclusion: Exclusion, variables: Mapping[str, Variable] |
         return None
     levels = _level_text(found[0], exclusion.values)
     return f"{names}: {levels}" if exclusion.rule == "in" else f"{names} other than {levels}"
+
+
+def nhanes_labels(exclusion: Exclusion, variables: Mapping[str, Variable] | None) -> dict[str, str]:
+    """CDC's label of each variable the rule names that no study variable labels (itself or
+    as its source) and that the packaged label index knows."""
+    out = {}
+    for name in exclusion.variables:
+        if _labelled(name, variables or {}) is None:
+            label = variable_label(name)
+            if label:
+                out[name] = label
+    return out
 
 
 def exclusion_mask(frame: pd.DataFrame, exclusion: Exclusion,
@@ -154,5 +174,6 @@ def build_cohort(frame: pd.DataFrame, exclusions: Sequence[Exclusion],
         frame = frame.loc[~drop]
         steps.append(FlowStep(exclusion.label, exclusion.describe(), int(drop.sum()), len(frame),
                               undecided if exclusion.rule == "expression" else None,
-                              reader_description(exclusion, variables)))
+                              reader_description(exclusion, variables),
+                              tuple(nhanes_labels(exclusion, variables).items())))
     return Cohort(frame.reset_index(drop=True), start, tuple(steps))

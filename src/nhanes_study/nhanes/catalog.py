@@ -16,7 +16,9 @@ topic (``CBC``), and :func:`resolve_table` finds each cycle's own file:
 
 The tables come from CDC's manifest (``catalog_data/tables.tsv``), the variable index
 (variable -> files) from the shared data's headers (``catalog_data/variables.tsv.gz``);
-both are built by ``scripts/build_catalog.py``.
+both are built by ``scripts/build_catalog.py``. The variable labels (CDC's SAS labels, with
+the tables that use each) come from ccb-hms/NHANES-metadata (``catalog_data/variable_labels.tsv.gz``,
+built by ``scripts/build_variable_labels.py``).
 
 Example:
     >>> from nhanes_study.nhanes.cycles import get_cycle
@@ -28,6 +30,8 @@ Example:
     'Complete Blood Count with 5-Part Differential - Whole Blood'
     >>> files_with_variable("LBXHGB")[:3]
     ('CBC_D', 'CBC_E', 'CBC_F')
+    >>> variable_label("MCQ220")
+    'Ever told you had cancer or malignancy'
 """
 
 from __future__ import annotations
@@ -95,6 +99,24 @@ def variable_index() -> dict[str, tuple[str, ...]]:
         var, _, files = line.partition("\t")
         out[var] = tuple(files.split())
     return out
+
+
+@lru_cache(maxsize=1)
+def variable_labels() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Variable -> its CDC labels, each with the tables that give it that label (most
+    tables first; no tables when the source named none)."""
+    text = gzip.decompress(_data("variable_labels.tsv.gz")).decode("utf-8")
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for line in text.splitlines()[1:]:
+        var, label, files = line.split("\t")
+        out.setdefault(var, []).append((label, tuple(files.split())))
+    return {v: tuple(ls) for v, ls in out.items()}
+
+
+def variable_label(variable: str) -> str | None:
+    """CDC's label of a variable (its most common one), or None if the index lacks it."""
+    labels = variable_labels().get(variable.upper())
+    return labels[0][0] if labels else None
 
 
 def table_info(file: str) -> TableInfo | None:

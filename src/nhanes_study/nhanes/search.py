@@ -1,18 +1,23 @@
 """Search the catalog offline: tables by name or title, variables by name or label.
 
 Sources, all local: the packaged table catalog (CDC's manifest: titles, cycles), the
-packaged variable index (variable -> files, from the shared data's headers) and, when
-data folders are given, those folders' own files: their column names, and the variable
-labels of ``.XPT`` files (``.csv.xz`` copies carry names only).
+packaged variable index (variable -> files, from the shared data's headers), the packaged
+variable labels (CDC's SAS labels and the tables that use them, from ccb-hms/NHANES-metadata)
+and, when data folders are given, those folders' own files: their column names, and the
+variable labels of ``.XPT`` files (``.csv.xz`` copies carry names only).
 
 Every word of the term must appear (case aside) in a table's name or title, or in a
-variable's name or label. A table is shown once under its topic with each cycle's file;
-a variable with each cycle and file that hold it.
+variable's name or one of its labels; a label's abbreviations also count as their words
+(:data:`SYNONYMS`: "BMD" is "bone mineral density", so "bone density" finds it). A table
+is shown once under its topic with each cycle's file; a variable with its label and each
+cycle and file that hold it, a variable named exactly by the term first.
 
 Example:
     >>> r = search("LBXHGB")
-    >>> [(v.name, v.cycles[0], v.cycles[-1]) for v in r.variables]
-    [('LBXHGB', ('2001-2002', 'L25_B'), ('2017-March 2020', 'P_CBC'))]
+    >>> [(v.name, v.label, v.cycles[0], v.cycles[-1]) for v in r.variables]
+    [('LBXHGB', 'Hemoglobin (g/dL)', ('1999-2000', 'LAB25'), ('2017-March 2020', 'P_CBC'))]
+    >>> [v.name for v in search("lumbar spine bone density").variables]
+    ['DX2LSBMD', 'DXXLSBMD']
     >>> [t.topic for t in search("cotinine serum").tables][:2]
     ['COT', 'COTNAL']
 """
@@ -20,17 +25,21 @@ Example:
 from __future__ import annotations
 
 import lzma
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 from nhanes_study.nhanes.catalog import (cycle_of_file, resolve_table, table_info, tables, topic_of,
-                                         variable_index)
+                                         variable_index, variable_labels)
 from nhanes_study.nhanes.cycles import CYCLES
 
 FORMS = (".xpt", ".csv.xz", ".csv")
 MAX_TABLE_VARIABLES = 15
+#: Abbreviations of CDC's labels and the words they stand for: a label with the
+#: abbreviation (as a word) also matches its words.
+SYNONYMS = {"bmd": "bone mineral density", "bmc": "bone mineral content"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,25 @@ class SearchResult:
 def _matches(words: list[str], *texts: str) -> bool:
     hay = " ".join(texts).lower()
     return all(w in hay for w in words)
+
+
+@lru_cache(maxsize=1)
+def _label_texts() -> dict[str, str]:
+    """Variable -> every packaged label of it (lower case), with the words of its abbreviations."""
+    out = {}
+    for var, labels in variable_labels().items():
+        text = " ".join(label for label, _ in labels).lower()
+        tokens = set(re.findall(r"[a-z0-9]+", text))
+        out[var] = " ".join([text] + [words for abbr, words in SYNONYMS.items() if abbr in tokens])
+    return out
+
+
+@lru_cache(maxsize=1)
+def _label_files() -> dict[str, tuple[str, ...]]:
+    """Variable -> the catalog's files that the packaged labels name for it."""
+    known = tables()
+    return {var: tuple(f for _, files in labels for f in files if f in known)
+            for var, labels in variable_labels().items()}
 
 
 def folder_variables(folders: Iterable[str | Path]) -> tuple[dict[str, set[str]], dict[str, str]]:
@@ -151,9 +179,16 @@ def search(term: str, folders: Iterable[str | Path] = ()) -> SearchResult:
     if not words:
         return result
     index = {v: set(fs) for v, fs in variable_index().items()}
-    extra, labels = folder_variables(folders)
+    for v, fs in _label_files().items():
+        if fs:
+            index.setdefault(v, set()).update(fs)
+    extra, folder_labels = folder_variables(folders)
     for v, fs in extra.items():
         index.setdefault(v, set()).update(fs)
+    packaged, label_texts = variable_labels(), _label_texts()
+    labels = {v: ls[0][0] for v, ls in packaged.items()}
+    for v, label in folder_labels.items():
+        labels.setdefault(v, label)
     files_vars: dict[str, list[str]] = {}
     for v, fs in index.items():
         for f in fs:
@@ -170,9 +205,10 @@ def search(term: str, folders: Iterable[str | Path] = ()) -> SearchResult:
         names = sorted({v for _, f in files for v in files_vars.get(f, ())})
         seen[topic] = TableHit(topic, table_info(files[-1][1]).title, files, tuple(names[:MAX_TABLE_VARIABLES]))
     result.tables.extend(sorted(seen.values(), key=lambda t: t.topic))
-    # variables: by name or label
-    for v in sorted(index):
-        if not _matches(words, v, labels.get(v, "")):
+    # variables: by name or label, a variable named exactly by the term first
+    exact = term.strip().upper()
+    for v in sorted(index, key=lambda v: (v != exact, v)):
+        if not _matches(words, v, labels.get(v, ""), folder_labels.get(v, ""), label_texts.get(v, "")):
             continue
         files = sorted(index[v], key=lambda f: (_cycle_order(f), f))
         cycles = tuple((cycle_of_file(f).label if cycle_of_file(f) else "?", f) for f in files)
@@ -204,5 +240,6 @@ def render(result: SearchResult, limit: int = 50) -> str:
             lines.append(f"  ... {len(result.variables) - limit} more variables; narrow the term")
     if not lines:
         lines.append(f"nothing matches '{result.term}' in the catalog"
-                     " (tables by name or title, variables by name, or label in .XPT files)")
+                     " (tables by name or title, variables by name or CDC label); try fewer or other words,"
+                     " e.g. 'hemoglobin', 'bone density', 'cotinine'")
     return "\n".join(lines)

@@ -261,7 +261,8 @@ def methods_paragraphs(doc: dict) -> list[str]:
     flow = doc.get("flowchart")
     if flow:
         steps = [f"{s['excluded']:,} {s['label'][0].lower() + s['label'][1:]}" + _bracket(
-                 [s.get("description")]
+                 [s.get("description")
+                  or "; ".join(f"{k}: {v}" for k, v in s.get("nhanes_labels", {}).items()) or None]
                  + [f"{s['undecided']:,} kept because the rule could not be evaluated (a value missing)"
                     if s.get("undecided") else None]) for s in flow["steps"]]
         out.append(f"Of {flow['start']:,} participants we excluded, in this order, {_list(steps)}, leaving a "
