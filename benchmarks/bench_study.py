@@ -169,8 +169,8 @@ def study_variant(tmp: Path, replicates: int = 1000, outcomes: int = 2, cycles: 
     return path
 
 
-def scaling(tmp: Path) -> list[tuple[str, dict]]:
-    rows = []
+def scaling(tmp: Path):
+    """(label, warm run) of each configuration, as each finishes."""
     configs = [("replicates 1,000 (reference)", {}), ("replicates 2,000", {"replicates": 2000}),
                ("replicates 4,000", {"replicates": 4000}), ("outcomes 4", {"outcomes": 4}),
                ("outcomes 8", {"outcomes": 8}), ("cycles 4 (2011-2018)", {"cycles": 4})]
@@ -179,8 +179,7 @@ def scaling(tmp: Path) -> list[tuple[str, dict]]:
         study = study_variant(tmp, **kw)
         data = [SHARED / "2013-2018"] if kw.get("cycles", 3) == 3 else [SHARED / "2001-2012", SHARED / "2013-2018"]
         run_cli(study, data, cache, tmp / "out")  # fills the cache for this selection
-        rows.append((label, run_cli(study, data, cache, tmp / "out")))
-    return rows
+        yield label, run_cli(study, data, cache, tmp / "out")
 
 
 def main(argv=None) -> None:
@@ -208,8 +207,8 @@ def main(argv=None) -> None:
                 print(f"R, one Rscript process (benchmarks/r/study.R): {r['wall']:.1f} s wall")
                 for part in ("libraries", "read", "tables", "curves", "thresholds", "figures"):
                     print(f"    {part:<12} {r[part]:7.1f} s")
-                print(f"  ({r['rows_read']} rows read from {len(r.get('turning_points', {})) and 'the'} "
-                      f"study's tables; bootstrap {r['replicates']} replicates per outcome and profile)")
+                print(f"  ({r['rows_read']} participants read and merged from {r['tables_read']} tables; "
+                      f"bootstrap {r['replicates']} replicates per outcome and profile)")
                 print(f"ratio R / Python warm median: {r['wall'] / warm_median:.1f}x; "
                       f"R / Python cold median: {r['wall'] / statistics.median(c['wall'] for c in cold):.1f}x")
                 print(f"  after R: {load()}", flush=True)

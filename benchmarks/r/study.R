@@ -152,5 +152,5 @@ for (profile in c("paper", "design")) for (what in c("curves", "k")) {
 t_fig <- proc.time()[["elapsed"]]
 write_result(list(libraries = t_libs - t_start, read = t_read - t_libs, tables = t_tables - t_read,
                   curves = t_curves - t_tables, thresholds = t_thr - t_curves, figures = t_fig - t_thr,
-                  total = t_fig - t_start, rows_read = nrow(raw), replicates = a$replicates,
+                  total = t_fig - t_start, rows_read = nrow(raw), tables_read = nrow(files), replicates = a$replicates,
                   turning_points = t5))
