@@ -15,6 +15,8 @@ import os
 import shutil
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from nhanes_study.cli import main
@@ -243,14 +245,10 @@ def test_bit_flipped_merged_frame_is_rebuilt(proj, capsys, monkeypatch):
 def test_edited_merged_frame_is_not_used(proj, capsys):
     """A valid parquet file with other numbers (and the right key inside), under the entry's
     name: its checksum no longer matches, so it is not used."""
-    import pyarrow.parquet as pq
-
     path = merged_entry(proj)
     table = pq.read_table(path)
     frame = table.to_pandas()
     frame["DXXLSBMD"] = frame["DXXLSBMD"] + 0.5
-    import pyarrow as pa
-
     edited = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(table.schema.metadata)
     pq.write_table(edited, path)
     succeeds_like_before(proj, capsys)  # the same results.json bytes as before the edit
@@ -262,12 +260,10 @@ def test_merged_frame_of_another_selection_is_not_used(proj, capsys):
     """An entry whose bytes match its name but whose stored key is another selection's
     (a renamed file) is not used."""
     path = merged_entry(proj)
-    key, digest = path.stem.rsplit("-", 1)
+    _, digest = path.stem.rsplit("-", 1)
     other = path.with_name(f"{'0' * 64}-{digest}.parquet")
     path.rename(other)
-    from nhanes_study.nhanes.merged_cache import MergedCache
-
-    assert MergedCache(proj["cache"]).load("0" * 64) is None
+    assert merged_cache.MergedCache(proj["cache"]).load("0" * 64) is None
     assert not other.exists()
 
 
