@@ -10,7 +10,7 @@ OUT    ?= out
 STUDY  ?= studies/hgb_bmd.toml
 PYTEST_ARGS ?=
 
-.PHONY: study test install r-deps test-deps bench clean
+.PHONY: study test install r-deps test-deps bench bench-all clean
 
 study: install
 	$(VENV)/bin/nhanes-study run $(STUDY) --data-dir $(DATA) --out $(OUT)
@@ -32,7 +32,12 @@ r-deps:
 test-deps:
 	bash scripts/install-test-deps.sh
 
+# the whole study as processes, cold and warm, vs R, and the scaling table (~15 min)
 bench: install r-deps
+	$(VENV)/bin/python -m benchmarks study
+
+# every benchmark (also the engine-level ones: survey, smooth, threshold, glm)
+bench-all: install r-deps
 	$(VENV)/bin/python -m benchmarks
 
 clean:

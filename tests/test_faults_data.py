@@ -15,10 +15,12 @@ import os
 import shutil
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from nhanes_study.cli import main
-from nhanes_study.nhanes import parsed_cache, source
+from nhanes_study.nhanes import merged_cache, parsed_cache, source
 from tests import fault_study as fs
 
 
@@ -181,7 +183,15 @@ def test_file_changed_while_being_read(proj, capsys, monkeypatch):
 # --- caches ----------------------------------------------------------------------------
 
 def entry(p, stem: str):
+    """A parsed table's cache entry; the merged frame's entry is removed, so that the next
+    run reads the parsed entries (the merged frame has its own tests below)."""
+    shutil.rmtree(p["cache"] / "merged", ignore_errors=True)
     (path,) = (p["cache"] / "parsed").glob(f"{stem}-*.parquet")
+    return path
+
+
+def merged_entry(p):
+    (path,) = (p["cache"] / "merged").glob("*.parquet")
     return path
 
 
@@ -214,6 +224,47 @@ def test_edited_cache_entry_is_not_used(proj, capsys):
     rebuilt = pd.read_parquet(entry(proj, "DXX_H"))
     original = pd.read_csv(proj["data"] / "DXX_H.csv")
     assert rebuilt["DXXLSBMD"].tolist() == pytest.approx(original["DXXLSBMD"].tolist(), nan_ok=True)
+
+
+def test_bit_flipped_merged_frame_is_rebuilt(proj, capsys, monkeypatch):
+    """The merged frame's entry fails its checksum: deleted, the frame built from the
+    parsed tables again (no CSV parsed), stored again, results.json the same bytes."""
+    path = merged_entry(proj)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x04
+    path.write_bytes(bytes(data))
+    parsed = []
+    real = merged_cache.MergedCache.store
+    monkeypatch.setattr(merged_cache.MergedCache, "store",
+                        lambda self, *a: parsed.append(a[0]) or real(self, *a))
+    succeeds_like_before(proj, capsys)
+    assert len(parsed) == 1  # built and stored again
+    assert merged_entry(proj).read_bytes() != bytes(data)
+
+
+def test_edited_merged_frame_is_not_used(proj, capsys):
+    """A valid parquet file with other numbers (and the right key inside), under the entry's
+    name: its checksum no longer matches, so it is not used."""
+    path = merged_entry(proj)
+    table = pq.read_table(path)
+    frame = table.to_pandas()
+    frame["DXXLSBMD"] = frame["DXXLSBMD"] + 0.5
+    edited = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(table.schema.metadata)
+    pq.write_table(edited, path)
+    succeeds_like_before(proj, capsys)  # the same results.json bytes as before the edit
+    rebuilt = pq.read_table(merged_entry(proj)).to_pandas()
+    assert not rebuilt["DXXLSBMD"].equals(frame["DXXLSBMD"])
+
+
+def test_merged_frame_of_another_selection_is_not_used(proj, capsys):
+    """An entry whose bytes match its name but whose stored key is another selection's
+    (a renamed file) is not used."""
+    path = merged_entry(proj)
+    _, digest = path.stem.rsplit("-", 1)
+    other = path.with_name(f"{'0' * 64}-{digest}.parquet")
+    path.rename(other)
+    assert merged_cache.MergedCache(proj["cache"]).load("0" * 64) is None
+    assert not other.exists()
 
 
 def test_truncated_cache_entry_is_rebuilt(proj, capsys):

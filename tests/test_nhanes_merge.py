@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -149,8 +150,44 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path, count_reads):
     load(LocalFolderSource(folder), tmp_path / "c", tables=tables, cycles=["H"], codes={})
     (entry,) = (tmp_path / "c" / "parsed").iterdir()
     entry.write_bytes(b"not parquet")
+    shutil.rmtree(tmp_path / "c" / "merged")  # so that the parsed entry is read
     again = load(LocalFolderSource(folder), tmp_path / "c", tables=tables, cycles=["H"], codes={})
     assert len(count_reads) == 2 and again.frame["AGE"].tolist() == [30.0, 40.0, 50.0]
+
+
+def test_merged_frame_cached_equals_the_built_one(tmp_path, count_reads):
+    """The second load reads only the merged entry (no table parsed or read from the parsed
+    cache) and gives the same frame: values, dtypes, None in text columns, recoded counts."""
+    folder = small_folder(tmp_path)
+    kw = dict(tables={"DEMO": ["AGE", "EDU"], "LAB": ["HGB", "NOTE"]}, cycles=["H", "I"],
+              codes={"EDU": [7, 9]})
+    first = load(LocalFolderSource(folder), tmp_path / "c", **kw)
+    assert len(list((tmp_path / "c" / "merged").glob("*.parquet"))) == 1
+    shutil.rmtree(tmp_path / "c" / "parsed")  # not needed by a warm load
+    count_reads.clear()
+    second = load(LocalFolderSource(folder), tmp_path / "c", **kw)
+    assert count_reads == [] and not (tmp_path / "c" / "parsed").exists()
+    pd.testing.assert_frame_equal(second.frame, first.frame, check_exact=True)
+    assert list(second.frame.dtypes) == list(first.frame.dtypes)
+    assert second.frame["NOTE"].tolist() == [None, "a", None, None, None]
+    assert second.frame["cycle"].map(type).tolist() == [str] * 5
+    assert second.recoded == first.recoded == {"EDU": 2} and second.files == first.files
+
+
+def test_merged_frame_keyed_by_selection_codes_and_files(tmp_path):
+    """Other missing codes, other variables or a changed file: another entry, other frame."""
+    folder = small_folder(tmp_path)
+    kw = dict(tables={"DEMO": ["AGE", "EDU"]}, cycles=["H"])
+    a = load(LocalFolderSource(folder), tmp_path / "c", codes={"EDU": [7, 9]}, **kw)
+    b = load(LocalFolderSource(folder), tmp_path / "c", codes={"EDU": [7]}, **kw)
+    assert a.recoded == {"EDU": 2} and b.recoded == {"EDU": 1}
+    assert a.frame["EDU"].isna().sum() == 2 and b.frame["EDU"].isna().sum() == 1
+    c = load(LocalFolderSource(folder), tmp_path / "c", codes={}, tables={"DEMO": ["AGE"]}, cycles=["H"])
+    assert list(c.frame.columns) == ["SEQN", "cycle", "AGE"]
+    write(folder, "DEMO_H", "SEQN,AGE,EDU\n73561,31,7\n73562,40,2\n73563,50,9\n")
+    d = load(LocalFolderSource(folder), tmp_path / "c", codes={"EDU": [7, 9]}, **kw)
+    assert d.frame["AGE"].tolist() == [31.0, 40.0, 50.0]
+    assert len(list((tmp_path / "c" / "merged").glob("*.parquet"))) == 4
 
 
 def test_progress_bar_on_stderr(tmp_path, capsys):

@@ -263,3 +263,21 @@ def test_result_is_immutable_plain_json_and_tidy():
     assert list(t["term"]) == ["linear", "below", "above", "turning_point", "lrt", "davies"]
     assert t.set_index("term").loc["below", "ci_low"] == r.below.ci_low
     np.testing.assert_allclose(r.below.ci_high - r.below.estimate, 1.96 * r.below.se)
+
+
+def test_psu_draws_on_the_domain_rows_equal_the_full_draws_sliced():
+    """Draws made for a domain's rows only are the full design's draws (same seed, same
+    random stream) restricted to those rows: the replicates, and so K, are unchanged."""
+    y, x, z, w, strata, psu = design(n_strata=10, psu_per=3)
+    domain = np.zeros(x.size, bool)
+    domain[::3] = True
+    full_mult, full_fac, full_single = th._psu_factors(strata, psu, 50, np.random.default_rng(11))
+    rows = np.flatnonzero(domain)
+    mult, fac, single = th._psu_factors(strata, psu, 50, np.random.default_rng(11), rows=rows)
+    assert mult.shape == (50, rows.size) and single == full_single
+    assert mult.tobytes() == full_mult[:, rows].tobytes()
+    assert fac.tobytes() == full_fac[:, rows].tobytes()
+    data = th._prepare(y, x, z, w, domain)
+    _, dmult, dfac, _ = th._draws(data, replicates=50, seed=11, strata=strata, psu=psu, scheme="psu")
+    assert dmult.tobytes() == full_mult[:, rows].tobytes()
+    assert dfac.tobytes() == full_fac[:, rows].tobytes()

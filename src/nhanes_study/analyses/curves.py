@@ -23,12 +23,12 @@ cases); each curve record says how many (``n_dropped``).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from nhanes_study.analyses.complete_cases import complete_mask
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import model_terms
 from nhanes_study.spec import Study
+from nhanes_study.survey.distributions import t_ppf
 from nhanes_study.survey.glm import fit_design_glm
 from nhanes_study.survey.smooth import fit_gam
 from nhanes_study.survey.splines import natural_spline_basis, quantile_knots
@@ -99,7 +99,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
         X = np.column_stack([ones, basis, Z])
         names = ["(Intercept)"] + [f"ns{j + 1}" for j in range(nb)] + znames
         fit = fit_design_glm(y, X, names, design, ctx.fitting_family(outcome))
-        z = stats.t.ppf(0.975, fit.df)
+        z = float(t_ppf(0.975, fit.df))
         grid = _grid(x[keep], points)
         Xg = np.column_stack([np.ones(points), natural_spline_basis(grid, knots, boundary),
                               np.tile(zbar, (points, 1))])
@@ -113,7 +113,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
              + [f"ns{j + 1}:{by}{lv}" for lv in levels for j in range(nb)]
              + znames)
     fit = fit_design_glm(y, X, names, design, ctx.fitting_family(outcome))
-    z = stats.t.ppf(0.975, fit.df)
+    z = float(t_ppf(0.975, fit.df))
     out = []
     for i, level in enumerate(levels):
         rows = (labels == level) & keep

@@ -16,6 +16,14 @@ Example::
     >>> m = build_model_matrix(frame, ["x", "g"], interactions=["x:g"])
     >>> m.names
     ('(Intercept)', 'x', 'gb', 'x:gb')
+
+A categorical's dummies are built from its category codes in one pass. Code that builds
+many matrices from one frame (a profile's models and subgroups) can pass a `ModelColumns`
+snapshot instead of the frame: each column is then converted to numpy once, not per call::
+
+    >>> columns = ModelColumns(frame)
+    >>> build_model_matrix(columns, ["x", "g"]).matrix.tobytes() == build_model_matrix(frame, ["x", "g"]).matrix.tobytes()
+    True
 """
 
 from __future__ import annotations
@@ -39,17 +47,66 @@ class ModelMatrix:
         return self.terms[term]
 
 
-def _levels(series: pd.Series, reference: str | None, rows: np.ndarray | None) -> list[str]:
-    inside = series if rows is None else series[rows]
-    present = [lv for lv in series.cat.categories if (inside == lv).any()]
-    if reference is not None and reference in present:
-        present.remove(reference)
-        present.insert(0, reference)
+class ModelColumns:
+    """A frame's columns as numpy, converted on first use: floats, or category codes with
+    their categories. A snapshot: later changes to the frame are not seen, so build it from
+    a frame that is no longer modified (a profile's analysis frame)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self._frame = frame
+        self._columns: dict[str, tuple[np.ndarray, list | None]] = {}
+        self.n_rows = len(frame)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def get(self, name: str) -> tuple[np.ndarray, list | None]:
+        """(float values, None) for a number column; (codes, categories) for a categorical."""
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = _convert(self._frame[name])
+        return column
+
+
+def _convert(series: pd.Series) -> tuple[np.ndarray, list | None]:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        codes.setflags(write=False)
+        return codes, list(series.cat.categories)
+    values = series.to_numpy(dtype=float)
+    values = values.view()
+    values.setflags(write=False)
+    return values, None
+
+
+def _levels(codes: np.ndarray, categories: list, reference: str | None,
+            rows: np.ndarray | None) -> list[int]:
+    """Category codes held by some fitted row, in category order, the reference first."""
+    inside = codes if rows is None else codes[rows]
+    held = np.bincount(inside[inside >= 0], minlength=len(categories)) > 0
+    present = [int(i) for i in np.flatnonzero(held)]
+    if reference is not None:
+        ref = next((i for i in present if categories[i] == reference), None)
+        if ref is not None:
+            present.remove(ref)
+            present.insert(0, ref)
     return present
 
 
+def _dummies(codes: np.ndarray, levels: list[int]) -> list[np.ndarray]:
+    """0/1 columns, one per level code, built in one pass over the codes (missing: -1, all 0)."""
+    column = np.full(max(int(codes.max(initial=-1)) + 1, 1), -1, dtype=np.intp)
+    column[levels] = np.arange(len(levels))
+    block = np.zeros((len(levels), codes.size))
+    valid = np.flatnonzero(codes >= 0)
+    where = column[codes[valid]]
+    hit = where >= 0
+    block[where[hit], valid[hit]] = 1.0
+    return list(block)
+
+
 def build_model_matrix(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | ModelColumns,
     terms: Sequence[str],
     interactions: Sequence[str] = (),
     references: Mapping[str, str | None] | None = None,
@@ -58,9 +115,11 @@ def build_model_matrix(
 ) -> ModelMatrix:
     """Intercept, then each term in order, then each interaction's columns ("a:b", both in `terms`).
 
-    `rows` (a boolean mask) says which rows are fitted (a domain): a level with no row
-    there gets no column, so the fit is not singular.
+    `frame` is a DataFrame or its `ModelColumns`. `rows` (a boolean mask) says which rows are
+    fitted (a domain): a level with no row there gets no column, so the fit is not singular.
     """
+    columns = frame if isinstance(frame, ModelColumns) else ModelColumns(frame)
+    n = len(columns)
     references = references or {}
     cols: list[np.ndarray] = []
     names: list[str] = []
@@ -73,20 +132,20 @@ def build_model_matrix(
         groups[term] = tuple(range(start, len(names)))
 
     if intercept:
-        add("(Intercept)", [np.ones(len(frame))], ["(Intercept)"])
+        add("(Intercept)", [np.ones(n)], ["(Intercept)"])
     blocks: dict[str, tuple[list[np.ndarray], list[str]]] = {}
     for term in terms:
-        series = frame[term]
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            levels = _levels(series, references.get(term), rows)
-            block = [(series == lv).to_numpy(dtype=float) for lv in levels[1:]]
-            block_names = [f"{term}{lv}" for lv in levels[1:]]
+        values, categories = columns.get(term)
+        if categories is not None:
+            levels = _levels(values, categories, references.get(term), rows)
+            block = _dummies(values, levels[1:])
+            block_names = [f"{term}{categories[i]}" for i in levels[1:]]
         else:
-            block, block_names = [series.to_numpy(dtype=float)], [term]
+            block, block_names = [values], [term]
         blocks[term] = (block, block_names)
         add(term, block, block_names)
     for interaction in interactions:
         a, b = interaction.split(":")
         (ca, na), (cb, nb) = blocks[a], blocks[b]
         add(interaction, [x * y for y in cb for x in ca], [f"{m}:{n}" for n in nb for m in na])
-    return ModelMatrix(np.column_stack(cols) if cols else np.empty((len(frame), 0)), tuple(names), groups)
+    return ModelMatrix(np.column_stack(cols) if cols else np.empty((n, 0)), tuple(names), groups)

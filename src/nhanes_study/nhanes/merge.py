@@ -33,6 +33,7 @@ from tqdm import tqdm
 from nhanes_study.errors import DataError, MissingVariableError
 from nhanes_study.nhanes.checks import check_file_cycle
 from nhanes_study.nhanes.cycles import Cycle, get_cycle
+from nhanes_study.nhanes.merged_cache import MergedCache, merged_key
 from nhanes_study.nhanes.missing import recode_missing
 from nhanes_study.nhanes.parsed_cache import ParsedCache
 from nhanes_study.nhanes.source import FileRecord, default_cache_dir
@@ -61,7 +62,9 @@ def load_participants(
 
     ``tables`` maps a table (``"DXX"``) to the variables wanted from it; the spine may be
     listed too for its own variables. Parsed tables are cached as parquet under
-    ``cache_dir`` (default: the source's cache folder, else the user cache folder).
+    ``cache_dir`` (default: the source's cache folder, else the user cache folder), and so
+    is the merged frame of this selection (nhanes/merged_cache.py: keyed by the source
+    files' hashes, the selection and the code, verified on read).
     ``renames`` maps a variable to {cycle years: its name in that cycle's file}, or to None
     where the cycle has no such variable (the column is missing there). Each file is
     checked against its cycle (SEQN range, nhanes/checks.py).
@@ -72,20 +75,38 @@ def load_participants(
     if not cycles:
         raise DataError("no cycles given; list at least one cycle, e.g. '2017-2018'")
     plan = _plan(tables, spine)
-    cache = ParsedCache(cache_dir or getattr(source, "cache_dir", None) or default_cache_dir())
+    root = cache_dir or getattr(source, "cache_dir", None) or default_cache_dir()
     steps = [(c, t) for c in cycles for t in plan]
-    files: list[FileRecord] = []
+    files = [source.record(table, cycle) for cycle, table in steps]  # hashes every file
+    merged_cache = MergedCache(root)
+    key = merged_key(files, plan, spine=spine, cycles=[c.years for c in cycles],
+                     missing_codes=missing_codes, renames=renames)
+    cached = merged_cache.load(key)
+    if cached is not None:
+        return Participants(cached[0], files, cached[1])
+    frame, recoded = _merge(source, ParsedCache(root), cycles, plan, files, spine,
+                            missing_codes, progress, renames or {})
+    merged_cache.store(key, frame, recoded)
+    return Participants(frame, files, recoded)
+
+
+def _merge(source, cache: ParsedCache, cycles: list[Cycle], plan: dict[str, list[str]],
+           files: list[FileRecord], spine: str, missing_codes, progress: bool,
+           renames: Mapping[str, Mapping[str, str | None]]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read each table (its needed columns), join per cycle on SEQN, stack, recode."""
+    records = iter(files)
     parts: list[pd.DataFrame] = []
-    with tqdm(total=len(steps), desc="reading NHANES tables", unit="table", file=sys.stderr,
+    with tqdm(total=len(files), desc="reading NHANES tables", unit="table", file=sys.stderr,
               disable=not progress, leave=False) as bar:
         for cycle in cycles:
             merged = None
             for table, variables in plan.items():
                 bar.set_postfix_str(cycle.file_stem(table))
-                record, frame = _load_table(source, cache, table, cycle)
+                record = next(records)
+                frame = _load_table(source, cache, table, cycle, record,
+                                    _file_names(variables, renames, cycle))
                 check_file_cycle(frame, record, cycle)
-                files.append(record)
-                frame = _select_renamed(frame, variables, record, renames or {}, cycle)
+                frame = _select_renamed(frame, variables, record, renames, cycle)
                 merged = frame if merged is None else _join(merged, frame, record)
                 bar.update()
             merged.insert(1, "cycle", cycle.years)
@@ -96,8 +117,7 @@ def load_participants(
         if frame[name].dtype == object:  # rows the left join did not match hold NaN: use None
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     _check_unique(frame, spine, cycles)
-    frame, recoded = recode_missing(frame, missing_codes)
-    return Participants(frame, files, recoded)
+    return recode_missing(frame, missing_codes)
 
 
 def _plan(tables: Mapping[str, Sequence[str]], spine: str) -> dict[str, list[str]]:
@@ -118,11 +138,18 @@ def _plan(tables: Mapping[str, Sequence[str]], spine: str) -> dict[str, list[str
     return plan
 
 
-def _load_table(source, cache: ParsedCache, table: str, cycle: Cycle) -> tuple[FileRecord, pd.DataFrame]:
-    record = source.record(table, cycle)
+def _file_names(variables: list[str], renames: Mapping[str, Mapping[str, str | None]],
+                cycle: Cycle) -> list[str]:
+    """SEQN and the variables as this cycle's file names them (absent ones left out)."""
+    actual = [renames.get(v, {}).get(cycle.years, v) for v in variables]
+    return ["SEQN", *dict.fromkeys(a for a in actual if a is not None)]
+
+
+def _load_table(source, cache: ParsedCache, table: str, cycle: Cycle, record: FileRecord,
+                columns: list[str]) -> pd.DataFrame:
     stem = cycle.file_stem(table)
-    frame = cache.get_or_parse(stem, record.sha256, lambda: source.read_verified(table, cycle, record.sha256))
-    return record, frame
+    return cache.get_or_parse(stem, record.sha256, lambda: source.read_verified(table, cycle, record.sha256),
+                              columns=columns)
 
 
 def _select_renamed(frame: pd.DataFrame, variables: list[str], record: FileRecord,

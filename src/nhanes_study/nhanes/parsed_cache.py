@@ -46,14 +46,18 @@ class ParsedCache:
             return []
         return sorted(self.folder.glob(self._pattern(stem, sha256)))
 
-    def load(self, stem: str, sha256: str) -> pd.DataFrame | None:
-        """The cached table, or None when absent or when no entry matches its checksum."""
+    def load(self, stem: str, sha256: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The cached table, or None when absent or when no entry matches its checksum.
+
+        ``columns``: read only these (the whole entry is still hashed); when one of them is
+        not in the table, every column is read, so the caller's error can list them all.
+        """
         for path in self.entries(stem, sha256):
             try:
                 data = path.read_bytes()
                 if hashlib.sha256(data).hexdigest()[:ENTRY_HASH] != path.stem.rsplit("-", 1)[-1]:
                     raise ValueError("checksum mismatch")
-                return normalize_frame(pd.read_parquet(io.BytesIO(data)), str(path))
+                return normalize_frame(_read_parquet(data, columns), str(path))
             except Exception:  # a damaged entry is only a slower run: parse the source again
                 path.unlink(missing_ok=True)
         return None
@@ -90,13 +94,26 @@ class ParsedCache:
             if pid.isdigit() and not _alive(int(pid)):
                 tmp.unlink(missing_ok=True)
 
-    def get_or_parse(self, stem: str, sha256: str, parse: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """The cached table, or ``parse()`` stored for next time."""
-        frame = self.load(stem, sha256)
+    def get_or_parse(self, stem: str, sha256: str, parse: Callable[[], pd.DataFrame],
+                     columns: list[str] | None = None) -> pd.DataFrame:
+        """The cached table, or ``parse()`` stored (whole) for next time; ``columns`` as in load."""
+        frame = self.load(stem, sha256, columns)
         if frame is None:
             frame = parse()
             self.store(stem, sha256, frame)
+            if columns is not None and all(c in frame.columns for c in columns):
+                frame = frame[columns]
         return frame
+
+
+def _read_parquet(data: bytes, columns: list[str] | None) -> pd.DataFrame:
+    if columns is not None:
+        import pyarrow.parquet as pq
+
+        names = pq.ParquetFile(io.BytesIO(data)).schema_arrow.names
+        if all(c in names for c in columns):
+            return pd.read_parquet(io.BytesIO(data), columns=columns)
+    return pd.read_parquet(io.BytesIO(data))
 
 
 def _alive(pid: int) -> bool:

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyreadstat
 
 from nhanes_study.errors import CorruptFileError
 
@@ -151,6 +150,8 @@ def _read_xpt(path: Path) -> pd.DataFrame:
             f"{path}: the .XPT file is truncated ({size} bytes is not a whole number of "
             "80-byte SAS transport records). Delete it and download it again"
         )
+    import pyreadstat  # only .XPT files need it (a tenth of a second to import)
+
     last_error: Exception | None = None
     for encoding in (None, "latin1"):  # CDC's text is ASCII or Latin-1
         try:

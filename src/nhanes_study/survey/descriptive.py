@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
+from nhanes_study.survey.distributions import chi2_sf, f_sf
 
 __all__ = ["ChisqTest", "svymean", "svyvar", "svyprop", "svyquantile", "svychisq", "weighted_chisq"]
 
@@ -214,7 +214,7 @@ def svychisq(row, col, design: Design) -> ChisqTest:
     d0 = tr**2 / float(np.trace(delta @ delta))
     pearson = _pearson((p * N).reshape(nc, nr).T)
     F = pearson / tr
-    pval = float(stats.f.sf(F, d0, d0 * nu)) if nu > 0 else math.nan
+    pval = float(f_sf(F, d0, d0 * nu)) if nu > 0 else math.nan
     return ChisqTest(F, d0, d0 * nu, pval, pearson, tr / C.shape[1])
 
 
@@ -255,4 +255,4 @@ def weighted_chisq(row, col, weights) -> ChisqTest:
                         minlength=nr * nc).reshape(nc, nr).T
     x2 = _pearson(table)
     df = (nr - 1) * (nc - 1)
-    return ChisqTest(x2, float(df), None, float(stats.chi2.sf(x2, df)), x2)
+    return ChisqTest(x2, float(df), None, float(chi2_sf(x2, df)), x2)

@@ -40,11 +40,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 from scipy.linalg import lapack
 
 from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
+from nhanes_study.survey.distributions import norm_ppf, norm_sf, t_ppf, t_sf
 from nhanes_study.survey.families import Family, get_family
 from nhanes_study.survey.glm_checks import fit_warnings
 from nhanes_study.survey.regression import (
@@ -94,19 +95,19 @@ class GLMFit(LinearFit):
         beta, se = float(self.coef[j]), float(self.se[j])
         df = float(self.df)
         if ci == "normal":
-            q = Z95 if level == 0.95 else float(stats.norm.ppf((1 + level) / 2))
+            q = Z95 if level == 0.95 else float(norm_ppf((1 + level) / 2))
         elif ci == "t":
             if math.isinf(df):
-                q = float(stats.norm.ppf((1 + level) / 2))
+                q = float(norm_ppf((1 + level) / 2))
             else:
-                q = float(stats.t.ppf((1 + level) / 2, df)) if df > 0 else math.nan
+                q = float(t_ppf((1 + level) / 2, df)) if df > 0 else math.nan
         else:
             raise ValueError(f"ci must be 'normal' or 't' (got {ci!r})")
         statistic = beta / se if se > 0 else math.nan
         if math.isinf(df):
-            p = float(2 * stats.norm.sf(abs(statistic)))
+            p = float(2 * norm_sf(abs(statistic)))
         else:
-            p = float(2 * stats.t.sf(abs(statistic), df)) if df > 0 else math.nan
+            p = float(2 * t_sf(abs(statistic), df)) if df > 0 else math.nan
         out = {"beta": beta, "se": se, "ci_low": beta - q * se, "ci_high": beta + q * se,
                "statistic": statistic, "p": p, "df": df, "effect": self.family.effect}
         if self.family.ratio:

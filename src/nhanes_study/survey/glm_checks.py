@@ -21,7 +21,6 @@ Nothing here knows about NHANES: inputs are plain arrays.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 
 __all__ = ["fit_warnings", "separation", "cell_separation", "MIN_EVENTS_PER_PARAMETER"]
 
@@ -98,6 +97,8 @@ def separation(y, X, names, w, family, tol: float = 1e-7) -> tuple[list[str], in
         return [], 0
     if S.shape[0] == 0:
         return [], 0
+    from scipy import optimize  # only for the rare fit that reaches this check
+
     res = optimize.linprog(-S.sum(axis=0), A_ub=-S, b_ub=np.zeros(S.shape[0]),
                            A_eq=E if E.shape[0] else None, b_eq=np.zeros(E.shape[0]) if E.shape[0] else None,
                            bounds=[(-1, 1)] * p, method="highs")

@@ -34,10 +34,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 
 from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
+from nhanes_study.survey.distributions import chi2_sf, f_sf, norm_ppf, t_ppf, t_sf
 
 __all__ = ["LinearFit", "WaldTest", "fit_weighted_glm", "fit_svyglm", "wald_test", "ALIAS_TOL"]
 
@@ -77,13 +78,13 @@ class LinearFit:
         j = self.index(name)
         beta, se = float(self.coef[j]), float(self.se[j])
         if ci == "normal":
-            q = Z95 if level == 0.95 else float(stats.norm.ppf((1 + level) / 2))
+            q = Z95 if level == 0.95 else float(norm_ppf((1 + level) / 2))
         elif ci == "t":
-            q = float(stats.t.ppf((1 + level) / 2, self.df)) if self.df > 0 else math.nan
+            q = float(t_ppf((1 + level) / 2, self.df)) if self.df > 0 else math.nan
         else:
             raise ValueError(f"ci must be 'normal' or 't' (got {ci!r})")
         statistic = beta / se if se > 0 else math.nan
-        p = float(2 * stats.t.sf(abs(statistic), self.df)) if self.df > 0 else math.nan
+        p = float(2 * t_sf(abs(statistic), self.df)) if self.df > 0 else math.nan
         return {"beta": beta, "se": se, "ci_low": beta - q * se, "ci_high": beta + q * se,
                 "statistic": statistic, "p": p, "df": float(self.df)}
 
@@ -241,9 +242,9 @@ def wald_test(fit: LinearFit, columns, *, df: float | None = None) -> WaldTest:
     den = float(fit.df if df is None else df)
     F = chisq / k
     if math.isinf(den):
-        p = float(stats.chi2.sf(chisq, k))
+        p = float(chi2_sf(chisq, k))
     elif den > 0:
-        p = float(stats.f.sf(F, k, den))
+        p = float(f_sf(F, k, den))
     else:
         p = math.nan
     return WaldTest(F, k, den, p, chisq, tuple(fit.names[i] for i in idx))

@@ -35,9 +35,9 @@ from typing import Literal, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from nhanes_study.errors import DesignError
+from nhanes_study.survey.distributions import chi2_sf, norm_cdf, norm_sf, t_cdf, t_sf
 
 __all__ = [
     "Slope",
@@ -377,7 +377,7 @@ def _slope(beta, unscaled, dispersion, j, df, z) -> Slope:
     est = float(beta[j])
     se = float(np.sqrt(dispersion * unscaled[j, j]))
     t = est / se
-    return Slope(est, se, est - z * se, est + z * se, t, float(2 * stats.t.sf(abs(t), df)))
+    return Slope(est, se, est - z * se, est + z * se, t, float(2 * t_sf(abs(t), df)))
 
 
 def _gains(y, x, Z, w, cand):
@@ -450,11 +450,13 @@ def _search(data: _Data, probs=(0.05, 0.95)) -> SearchResult:
 # --------------------------------------------------------------------------- bootstrap
 
 
-def _psu_factors(strata, psu, B, rng):
+def _psu_factors(strata, psu, B, rng, rows=None):
     """Rao-Wu rescaling bootstrap: m_h = n_h - 1 PSUs drawn with replacement per stratum.
 
     Returns (integer draw counts, weight factors n_h/(n_h - 1) * count), each (B, n_rows),
     and the number of strata with a single PSU (kept as they are in every replicate).
+    The draws are made over every PSU of the design; `rows` (positions) keeps only those
+    rows' columns, without building the (B, all rows) arrays first.
     """
     strata = np.asarray(strata)
     psu = np.asarray(psu)
@@ -474,7 +476,8 @@ def _psu_factors(strata, psu, B, rng):
         draw = rng.multinomial(nh - 1, np.full(nh, 1.0 / nh), size=B)
         counts[:, cols] = draw
         factors[:, cols] = draw * (nh / (nh - 1))
-    return counts[:, psu_code], factors[:, psu_code], singletons
+    row_psu = psu_code if rows is None else psu_code[rows]
+    return counts[:, row_psu], factors[:, row_psu], singletons
 
 
 def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_000):
@@ -614,8 +617,7 @@ def _draws(data: _Data, *, replicates, seed, strata, psu, scheme):
             raise DesignError("threshold bootstrap: missing stratum or PSU")
         if strata.size != data.n_total or psu.size != data.n_total:
             raise ValueError("strata and psu must have one value per row passed")
-        mult, fac, singletons = _psu_factors(strata, psu, replicates, rng)
-        mult, fac = mult[:, data.rows], fac[:, data.rows]
+        mult, fac, singletons = _psu_factors(strata, psu, replicates, rng, rows=data.rows)
         if singletons:
             notes.append(f"{singletons} stratum/strata with a single PSU kept fixed in every "
                          "bootstrap replicate (its variance is not represented)")
@@ -701,7 +703,7 @@ def _davies(data: _Data, *, k=10, alternative="two.sided", type="lrt", values=No
         vals, r1, r2 = values[ok], ris1[ok], ris2[ok]
         V = float(np.sum(np.abs(np.diff(np.arcsin(np.sqrt(r2))))))
         M, best, p_naiv, onesided = _davies_extreme(r1, vals, alternative,
-                                                    lambda m, lower: stats.t.cdf(m, df_res) if lower else stats.t.sf(m, df_res))
+                                                    lambda m, lower: t_cdf(m, df_res) if lower else t_sf(m, df_res))
         u = M ** 2 / ((n - (ncol + 1)) + M ** 2)
         approx = V * math.exp(
             ((df_res - 1) / 2) * math.log1p(-u) + math.lgamma(df_res / 2 + 0.5)
@@ -721,7 +723,7 @@ def _davies(data: _Data, *, k=10, alternative="two.sided", type="lrt", values=No
         vals, stat_values = values[ok], stat[ok]
         V = float(np.sum(np.abs(np.diff(stat_values))))
         M, best, p_naiv, onesided = _davies_extreme(stat_values, vals, alternative,
-                                                    lambda m, lower: stats.norm.cdf(m) if lower else stats.norm.sf(m))
+                                                    lambda m, lower: norm_cdf(m) if lower else norm_sf(m))
         approx = V * math.exp(-(M ** 2) / 2) / math.sqrt(8 * math.pi)
         type_used = type if model == "glm" else "wald"
     p_adj = (1 if onesided else 2) * (p_naiv + approx)
@@ -840,7 +842,7 @@ def threshold_effect(y, x, covariates=None, weights=None, *, domain=None,
         loglik_linear=ll1,
         loglik_two_piece=ll2,
         lrt=float(lrt),
-        lrt_p=float(stats.chi2.sf(lrt, 1)),
+        lrt_p=float(chi2_sf(lrt, 1)),
         search=search,
         bootstrap=boot,
         davies=dav,

@@ -32,10 +32,10 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
+from nhanes_study.survey.distributions import chi2_sf, f_sf
 from nhanes_study.survey.families import Family, get_family
 from nhanes_study.survey.glm import EPSILON, MAXIT, GLMFit, fit_design_glm, fit_glm
 from nhanes_study.survey.regression import WaldTest
@@ -199,7 +199,7 @@ def threshold_glm(y, x, covariates=None, weights=None, *, family: "str | Family"
         family=fam.name, effect=fam.effect, turning_point=K, n=n,
         below=two.term("below", ci=ci), above=two.term("above", ci=ci), linear=linear.term("x", ci=ci),
         deviance_linear=linear.deviance, deviance_two_piece=two.deviance, dispersion=two.dispersion,
-        lrt=lrt, lrt_p=float(stats.chi2.sf(lrt, 1)) if lrt >= 0 else math.nan, search=search,
+        lrt=lrt, lrt_p=float(chi2_sf(lrt, 1)) if lrt >= 0 else math.nan, search=search,
         warnings=tuple(warnings), two_piece_fit=two, linear_fit=linear)
 
 
@@ -277,7 +277,7 @@ def two_piece_design(y, x, covariates, design: Design, K: float, *,
     var = float(c @ two.vcov @ c)
     chisq = est * est / var
     den = float(two.df)
-    p = float(stats.f.sf(chisq, 1, den)) if den > 0 and not math.isinf(den) else float(stats.chi2.sf(chisq, 1))
+    p = float(f_sf(chisq, 1, den)) if den > 0 and not math.isinf(den) else float(chi2_sf(chisq, 1))
     test = WaldTest(chisq, 1, den, p, chisq, ("above - below",))
     return DesignTwoPiece(K, two.term("below", ci=ci), two.term("above", ci=ci), lin.term("x", ci=ci),
                           test, two, lin)
