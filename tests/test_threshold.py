@@ -12,6 +12,7 @@ import pytest
 
 from nhanes_study.errors import DesignError
 from nhanes_study.survey import threshold as th
+from nhanes_study.survey import threshold_bootstrap, threshold_fit
 from nhanes_study.survey.threshold import (
     bootstrap_turning_point,
     hinge_columns,
@@ -212,7 +213,9 @@ def test_bootstrap_is_vectorised(monkeypatch):
     y, x, z, w = kinked(n=3000, seed=4)
     # no per-replicate search: the QR path is never entered during the bootstrap
     data = th._prepare(y, x, z, w)
-    monkeypatch.setattr(th, "_gains", lambda *a, **k: pytest.fail("per-replicate search"))
+    per_replicate = lambda *a, **k: pytest.fail("per-replicate search")  # noqa: E731
+    monkeypatch.setattr(threshold_fit, "_gains", per_replicate)
+    monkeypatch.setattr(threshold_bootstrap, "_gains", per_replicate, raising=False)
     t0 = time.perf_counter()
     b, _ = th._bootstrap(data, replicates=1000, seed=0, strata=None, psu=None, scheme=None,
                          level=0.95, probs=(0.05, 0.95))

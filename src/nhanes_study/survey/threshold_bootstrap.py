@@ -1,0 +1,209 @@
+"""The bootstrap of the turning point K: rows, or PSUs within strata (Rao-Wu rescaling), with
+every replicate's exact search vectorised.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from nhanes_study.errors import DesignError
+from nhanes_study.survey.threshold_fit import _COLLINEAR, _Data, _prepare, quantile7
+from nhanes_study.survey.threshold_results import BootstrapK
+
+
+def _psu_factors(strata, psu, B, rng, rows=None):
+    """Rao-Wu rescaling bootstrap: m_h = n_h - 1 PSUs drawn with replacement per stratum.
+
+    Returns (integer draw counts, weight factors n_h/(n_h - 1) * count), each (B, n_rows),
+    and the number of strata with a single PSU (kept as they are in every replicate).
+    The draws are made over every PSU of the design; `rows` (positions) keeps only those
+    rows' columns, without building the (B, all rows) arrays first.
+    """
+    strata = np.asarray(strata)
+    psu = np.asarray(psu)
+    keys = pd.MultiIndex.from_arrays([strata, psu])  # PSUs are nested in strata
+    psu_code, psu_keys = pd.factorize(keys, sort=True)
+    psu_stratum = np.asarray([k[0] for k in psu_keys])
+    counts = np.zeros((B, psu_code.max() + 1))
+    factors = np.ones((B, psu_code.max() + 1))
+    singletons = 0
+    for h in pd.unique(psu_stratum):  # sorted because factorize(sort=True)
+        cols = np.flatnonzero(psu_stratum == h)
+        nh = cols.size
+        if nh == 1:
+            singletons += 1
+            counts[:, cols] = 1
+            continue
+        draw = rng.multinomial(nh - 1, np.full(nh, 1.0 / nh), size=B)
+        counts[:, cols] = draw
+        factors[:, cols] = draw * (nh / (nh - 1))
+    row_psu = psu_code if rows is None else psu_code[rows]
+    return counts[:, row_psu], factors[:, row_psu], singletons
+
+
+def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_000):
+    """The exact search repeated for every replicate at once.
+
+    Replicate b has integer multiplicities mult[b] (which rows it holds, and how often:
+    its candidates and percentiles) and weights w * fac[b]. Returns K (NaN where the
+    replicate has no estimable candidate) and whether K is at an end of its range.
+    """
+    n = y.size
+    B = mult.shape[0]
+    order = np.argsort(x, kind="stable")
+    y, x, Z, w, mult, fac = y[order], x[order], Z[order], w[order], mult[:, order], fac[:, order]
+    u, start, counts_u = np.unique(x, return_index=True, return_counts=True)
+    U = u.size
+    # centre for conditioning (the intercept absorbs it; hinge knots shift with it)
+    xc0 = float(np.mean(x))
+    xc = x - xc0
+    uc = u - xc0
+    Zc = Z - Z.mean(axis=0) if Z.size else Z
+    if Z.size:  # unit scale too: the pseudo-inverse below then sees only real aliasing
+        scale = Zc.std(axis=0)
+        Zc = Zc / np.where(scale > 0, scale, 1.0)
+    X = np.column_stack([np.ones(n), Zc, xc])  # fixed part
+    p = X.shape[1]
+    iu, ju = np.triu_indices(p)
+    gram_feats = X[:, iu] * X[:, ju]  # n x p(p+1)/2
+    # per-row features whose sums over {x > K} build the hinge cross-products
+    feats = np.column_stack([X, X * xc[:, None], y, xc * y])  # n x (2p + 2)
+    K = np.full(B, np.nan)
+    edge = np.zeros(B, bool)
+    step = max(1, int(chunk_elems // max(n * feats.shape[1], 1)))
+    for s in range(0, B, step):
+        sl = slice(s, min(B, s + step))
+        m, v = mult[sl], w[None, :] * fac[sl]
+        b = m.shape[0]
+        # Gram matrix, X'Vy, y'Vy
+        g = v @ gram_feats
+        G = np.zeros((b, p, p))
+        G[:, iu, ju] = g
+        G[:, ju, iu] = g
+        c = v @ (X * y[:, None])
+        # sums of v * feature by distinct x, then over x > u_k (suffix sums, strict)
+        S = np.add.reduceat(v[:, :, None] * feats[None, :, :], start, axis=1)  # b x U x F
+        T = np.zeros_like(S)
+        T[:, :-1] = np.cumsum(S[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        T0, T1 = T[:, :, :p], T[:, :, p:2 * p]  # sum v X, sum v X x   (over x > u_k)
+        Ty, Txy = T[:, :, 2 * p], T[:, :, 2 * p + 1]
+        gk = T1 - uc[None, :, None] * T0  # X'V h_k            b x U x p
+        S1, Sx, Sxx = T0[:, :, 0], T0[:, :, p - 1], T1[:, :, p - 1]
+        hh = Sxx - 2 * uc[None, :] * Sx + uc[None, :] ** 2 * S1  # h'Vh
+        hy = Txy - uc[None, :] * Ty  # h'Vy
+        rhs = np.concatenate([c[:, :, None], np.transpose(gk, (0, 2, 1))], axis=2)
+        # A replicate may miss every row of a rare covariate level: its column is then zero
+        # and G singular. As glm does (an aliased column gets NA and the fit goes on), the
+        # fixed part is the span of the columns present: solve through the pseudo-inverse
+        # of G (eigenvalues below 1e-11 of the largest dropped), so that replicate still
+        # gives its K instead of being thrown away (which would bias the CI).
+        evals, evecs = np.linalg.eigh(G)
+        top = evals[:, -1:]
+        okG = top[:, 0] > 0
+        keep = evals > np.maximum(top, 0) * 1e-11
+        inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
+        sol = evecs @ (inv[:, :, None] * (np.swapaxes(evecs, 1, 2) @ rhs))
+        beta, Ginv_g = sol[:, :, 0], sol[:, :, 1:]  # b x p, b x p x U
+        d = hh - np.einsum("bkp,bpk->bk", gk, Ginv_g)
+        q = hy - np.einsum("bkp,bp->bk", gk, beta)
+        # candidates of each replicate: held values within its own type-7 [p5, p95]
+        N_u = np.add.reduceat(m, start, axis=1)  # b x U
+        cum = np.cumsum(N_u, axis=1)
+        N = cum[:, -1]
+        bounds = []
+        for prob in probs:
+            index = 1 + np.maximum(N - 1, 0) * prob
+            lo, hi = np.floor(index), np.ceil(index)
+            vlo = u[np.minimum((cum < lo[:, None]).sum(axis=1), U - 1)]
+            vhi = u[np.minimum((cum < hi[:, None]).sum(axis=1), U - 1)]
+            h = index - lo
+            qv = np.where((index > lo) & (vhi != vlo), (1 - h) * vlo + h * vhi, vlo)
+            bounds.append(qv)
+        valid = (
+            (N_u > 0)
+            & (u[None, :] >= bounds[0][:, None])
+            & (u[None, :] <= bounds[1][:, None])
+            & (d > _COLLINEAR * hh)
+            & okG[:, None]
+        )
+        gain = np.where(valid, q ** 2 / np.where(valid, d, 1.0), -np.inf)
+        idx = np.argmax(gain, axis=1)
+        has = valid.any(axis=1)
+        K[sl] = np.where(has, u[idx], np.nan)
+        first = np.argmax(valid, axis=1)
+        last = U - 1 - np.argmax(valid[:, ::-1], axis=1)
+        edge[sl] = has & ((idx == first) | (idx == last))
+    return K, edge
+
+
+def bootstrap_turning_point(y, x, covariates=None, weights=None, *, replicates: int = 1000,
+                            seed: int | None = None, strata=None, psu=None, domain=None,
+                            scheme: Literal["rows", "psu"] | None = None, level: float = 0.95,
+                            probs: tuple[float, float] = (0.05, 0.95)) -> BootstrapK:
+    """Bootstrap CI and SE for the turning point, the exact search redone per replicate.
+
+    ``scheme="rows"`` (the default without PSUs; the ``paper`` profile) resamples the
+    analysed rows with replacement. ``scheme="psu"`` (the default when ``psu`` is given; the
+    ``design`` profile) is the Rao-Wu rescaling bootstrap over the full design: in each
+    stratum n_h - 1 PSUs are drawn with replacement from its n_h PSUs, and the weights of
+    the rows of a PSU drawn c times are multiplied by c n_h / (n_h - 1); the group (domain)
+    of a replicate is its domain rows, so ``strata``/``psu`` span every row of the design
+    while y, x, covariates and weights only matter on the domain. Each replicate redoes
+    the whole search: its own percentiles and candidates (counting repeated rows), the
+    weighted fit at every candidate. CI: percentile (type-7 quantiles of the replicate
+    K's); SE: their standard deviation. Random numbers: numpy's default_rng(seed).
+    """
+    data = _prepare(y, x, covariates, weights, domain)
+    return _bootstrap(data, replicates=replicates, seed=seed, strata=strata, psu=psu,
+                      scheme=scheme, level=level, probs=probs)[0]
+
+
+def _draws(data: _Data, *, replicates, seed, strata, psu, scheme):
+    """The replicates' row multiplicities and weight factors, (B, n) each, and notes."""
+    if scheme is None:
+        scheme = "psu" if psu is not None else "rows"
+    if replicates < 2:
+        raise ValueError("replicates must be at least 2")
+    rng = np.random.default_rng(seed)
+    n = data.y.size
+    notes = []
+    if scheme == "rows":
+        mult = rng.multinomial(n, np.full(n, 1.0 / n), size=replicates).astype(float)
+        fac = mult
+    elif scheme == "psu":
+        if strata is None or psu is None:
+            raise ValueError("scheme='psu' needs strata and psu for every row of the design")
+        strata, psu = np.asarray(strata).ravel(), np.asarray(psu).ravel()
+        if pd.isna(strata).any() or pd.isna(psu).any():
+            raise DesignError("threshold bootstrap: missing stratum or PSU")
+        if strata.size != data.n_total or psu.size != data.n_total:
+            raise ValueError("strata and psu must have one value per row passed")
+        mult, fac, singletons = _psu_factors(strata, psu, replicates, rng, rows=data.rows)
+        if singletons:
+            notes.append(f"{singletons} stratum/strata with a single PSU kept fixed in every "
+                         "bootstrap replicate (its variance is not represented)")
+    else:
+        raise ValueError(f"unknown bootstrap scheme {scheme!r} (rows or psu)")
+    return scheme, mult, fac, notes
+
+
+def _bootstrap(data: _Data, *, replicates, seed, strata, psu, scheme, level, probs):
+    scheme, mult, fac, notes = _draws(data, replicates=replicates, seed=seed, strata=strata,
+                                      psu=psu, scheme=scheme)
+    K, edge = _replicate_k(data.y, data.x, data.Z, data.w, mult, fac, probs)
+    ok = ~np.isnan(K)
+    a = (1 - level) / 2
+    if ok.sum() >= 2:
+        lo, hi = quantile7(K[ok], (a, 1 - a))
+        shifted = K[ok] - K[ok][0]  # exact zeros when every replicate agrees
+        se, mean = float(np.std(shifted, ddof=1)), float(K[ok][0] + np.mean(shifted))
+    else:
+        lo = hi = se = mean = np.nan
+    res = BootstrapK(scheme=scheme, replicates=int(replicates), succeeded=int(ok.sum()),
+                     seed=seed, level=level, ci_low=float(lo), ci_high=float(hi), se=se,
+                     mean=mean, edge_share=float(edge[ok].mean()) if ok.any() else np.nan,
+                     values=tuple(float(k) for k in K))
+    return res, notes
