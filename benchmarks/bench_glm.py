@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from benchmarks.bench_survey import frame
+from benchmarks.bench_survey import frame, r_columns, r_design, r_domain
 from nhanes_study.analyses.model_matrix import build_model_matrix
 from nhanes_study.survey import Design, pooled_weights
 from nhanes_study.survey.glm import fit_design_glm, fit_glm, normalized_weights
@@ -91,22 +91,16 @@ def main(argv=None) -> None:
     if not oracle.available():
         print("R (with survey, mgcv, segmented, jsonlite) not available: no comparison")
         return
-    safe: dict[str, str] = {}
-    cols: dict[str, np.ndarray] = {"low_bmd": y}
+    safe, columns = r_columns(fits)
+    cols: dict[str, np.ndarray] = {"low_bmd": y, **columns}
     r_fits = []
     for s in fits:
-        for j, name in enumerate(s["m"].names):
-            if name not in safe:
-                safe[name] = f"c{len(safe)}"
-                cols[safe[name]] = s["m"].matrix[:, j]
-        dom = None if s["var"] is None else {"var": s["var"], "value": str(s["level"])}
+        dom = r_domain(s)
         for profile in PROFILES:
             r_fits.append({"y": "low_bmd", "x": [safe[n] for n in s["m"].names], "profile": profile, "domain": dom})
     data = pd.concat([f[["sex", "race", "WTMEC2YR", "SDMVSTRA", "SDMVPSU"]].reset_index(drop=True)
                       .astype({"sex": str, "race": str}), pd.DataFrame(cols)], axis=1)
-    design = {"weights": "WTMEC2YR", "divisor": len(pd.unique(f["cycle"])), "strata": "SDMVSTRA",
-              "psu": "SDMVPSU", "lonely": "fail"}
-    out = oracle.run("glm_bench.R", data, {"design": design, "fits": r_fits}, timeout=3600)
+    out = oracle.run("glm_bench.R", data, {"design": r_design(f), "fits": r_fits}, timeout=3600)
     rel = [np.abs(np.asarray(rc, dtype=float) - c) / np.abs(np.asarray(rc, dtype=float))
            for rc, c in zip(out["coef"], coefs)]
     worst = max(float(np.max(r)) for r in rel)

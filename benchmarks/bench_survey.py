@@ -101,6 +101,30 @@ def python_fits(f: pd.DataFrame, fits: list[dict]) -> list[np.ndarray]:
     return coefs
 
 
+def r_columns(fits: list[dict]) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """The fits' model-matrix columns, each once, under names R's formulas accept (c0, c1, ...):
+    ({our column name: R name}, {R name: values})."""
+    safe: dict[str, str] = {}
+    cols: dict[str, np.ndarray] = {}
+    for s in fits:
+        for j, name in enumerate(s["m"].names):
+            if name not in safe:
+                safe[name] = f"c{len(safe)}"
+                cols[safe[name]] = s["m"].matrix[:, j]
+    return safe, cols
+
+
+def r_domain(spec: dict) -> dict | None:
+    """A fit's subgroup as tests/r/survey_common.R's domain (None: the whole sample)."""
+    return None if spec["var"] is None else {"var": spec["var"], "value": str(spec["level"])}
+
+
+def r_design(f: pd.DataFrame) -> dict:
+    """The pooled NHANES design of the frame as tests/r/survey_common.R's make_design takes it."""
+    return {"weights": "WTMEC2YR", "divisor": len(pd.unique(f["cycle"])), "strata": "SDMVSTRA",
+            "psu": "SDMVPSU", "lonely": "fail"}
+
+
 def one_thread_seconds(repeat: int) -> float | None:
     """The Python timing in a child process limited to one BLAS thread."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -145,23 +169,16 @@ def main(argv=None) -> None:
     if not oracle.available():
         print("R (with survey, mgcv, segmented, jsonlite) not available: no comparison")
         return
-    safe: dict[str, str] = {}
-    cols: dict[str, np.ndarray] = {}
+    safe, cols = r_columns(fits)
     r_fits = []
     for s in fits:
-        for j, name in enumerate(s["m"].names):
-            if name not in safe:
-                safe[name] = f"c{len(safe)}"
-                cols[safe[name]] = s["m"].matrix[:, j]
-        dom = None if s["var"] is None else {"var": s["var"], "value": str(s["level"])}
+        dom = r_domain(s)
         xs = [safe[n] for n in s["m"].names]
         r_fits.append({"y": s["y"], "x": xs, "variance": "model", "domain": dom, "weights": "WTMEC2YR"})
         r_fits.append({"y": s["y"], "x": xs, "variance": "linearization", "domain": dom})
     data = pd.concat([f[list(OUTCOMES) + ["sex", "race", "WTMEC2YR", "SDMVSTRA", "SDMVPSU"]].reset_index(drop=True)
                       .astype({"sex": str, "race": str}), pd.DataFrame(cols)], axis=1)
-    design = {"weights": "WTMEC2YR", "divisor": len(pd.unique(f["cycle"])), "strata": "SDMVSTRA",
-              "psu": "SDMVPSU", "lonely": "fail"}
-    out = oracle.run("survey_bench.R", data, {"design": design, "fits": r_fits}, timeout=3600)
+    out = oracle.run("survey_bench.R", data, {"design": r_design(f), "fits": r_fits}, timeout=3600)
     worst = max(float(np.max(np.abs(np.asarray(rc) - c) / np.abs(np.asarray(rc))))
                 for rc, c in zip(out["coef"], coefs))
     print(f"R (glm + svyglm, summary): {out['seconds']:.2f} s for the same fits")

@@ -1,10 +1,15 @@
 """Shared by the R-oracle tests of Tables 2-4: one R fit (tests/r/fits.R) per fitted model our
-estimate records came from, and the record-by-record comparison at 1e-8."""
+estimate records came from, and the record-by-record comparison at 1e-8; and the arguments of
+tests/r/tables.R (every table of a study at once) with the comparison of its estimates."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+
+from nhanes_study.analyses.context import ProfileContext
+from nhanes_study.analyses.regressions import estimates
+from tests.study_frame import r_frame
 
 RTOL = 1e-8
 WEIGHTS = {"unweighted": "none", "paper": "as_is", "design": "pooled"}
@@ -92,3 +97,49 @@ def oracle_args(study, factors, fits):
             "group": f"{ex.variable}_group", "transform": ex.transform, "per": ex.per, "fits": fits}
 
 
+
+
+def every_profile_estimates(study, frame) -> list[dict]:
+    """Our Tables 2-4 estimate records of every profile of the study, in the study's order."""
+    records = []
+    for profile in study.profiles:
+        records.extend(estimates(ProfileContext.build(frame, study, profile), study))
+    return records
+
+
+def fits_oracle(r_oracle, study, frame, records, exposure_term: str, r_term: str) -> dict:
+    """tests/r/fits.R's answer for every fit `records` came from (see r_fits), on `frame`."""
+    data, factors = r_frame(frame)
+    return r_oracle("fits.R", data, oracle_args(study, factors, r_fits(study, records, exposure_term, r_term)))
+
+
+def tables_args(study, af, factors, table1=()) -> dict:
+    """tests/r/tables.R's arguments: the study's outcomes, models, subgroups and design."""
+    return {
+        "outcomes": list(study.outcomes), "exposure": study.exposure.variable,
+        "models": [list(m.adjust) for m in study.models],
+        "subgroups": [s.variable for s in study.subgroups], "factors": factors,
+        "group": af.exposure_group, "table1": list(table1), "cycles": len(study.cycles),
+        "weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
+    }
+
+
+def compare_tables(study, records, theirs) -> int:
+    """Each of our estimate records against tables.R's estimate of the same (profile, table,
+    outcome, model, stratum) at 1e-8, with the P for interaction of a stratum; the count checked.
+    R gives exactly one estimate per record of ours."""
+    tables = {s.variable: s.table for s in study.subgroups}
+    r_records = {}
+    for r in theirs["estimates"]:
+        table = "table2" if r["table"] == "table2" else tables[r["table"]]
+        r_records[(r["profile"], table, r["outcome"], r["model"], r.get("level"))] = r
+    assert len(records) == len(r_records)
+    for e in records:
+        key = (e["profile"], e["table"], e["outcome"], e["model"], e["stratum"]["level"] if e["stratum"] else None)
+        r = r_records[key]
+        for field in ("beta", "se", "ci_low", "ci_high", "p", "df"):
+            close(e[field], r[field], f"{key} {field}")
+        if e["stratum"]:
+            for field in ("statistic", "df_num", "df_den", "p"):
+                close(e["interaction"][field], r["interaction"][field], f"{key} interaction {field}")
+    return len(records)

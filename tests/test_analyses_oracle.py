@@ -8,6 +8,7 @@ import pytest
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import estimates
 from nhanes_study.analyses.table1 import table1
+from tests.forms_oracle import compare_tables, tables_args
 from tests.study_frame import analysis_frame, r_frame, reference_study
 
 RTOL = 1e-8
@@ -29,32 +30,16 @@ def computed(data_dir, r_oracle):
         ours["estimates"].extend(estimates(ctx, study))
         ours["table1"][profile.name] = table1(ctx, study, af.exposure_group)
     data, factors = r_frame(frame)
-    args = {
-        "outcomes": list(study.outcomes), "exposure": study.exposure.variable,
-        "models": [list(m.adjust) for m in study.models],
-        "subgroups": [s.variable for s in study.subgroups], "factors": factors,
-        "group": af.exposure_group, "table1": list(study.table1), "cycles": len(study.cycles),
-        "weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu,
-    }
-    return ours, r_oracle("tables.R", data, args)
+    return ours, r_oracle("tables.R", data, tables_args(study, af, factors, study.table1))
 
 
 def test_every_regression_estimate_agrees_with_r(computed):
     ours, theirs = computed
-    tables = {"sex": "table3", "race": "table4"}
-    r_records = {}
-    for r in theirs["estimates"]:
-        table = "table2" if r["table"] == "table2" else tables[r["table"]]
-        r_records[(r["profile"], table, r["outcome"], r["model"], r.get("level"))] = r
-    assert len(ours["estimates"]) == len(r_records) == 2 * 2 * 3 * (1 + 2 + 6)
+    study = reference_study()
+    assert {s.variable: s.table for s in study.subgroups} == {"sex": "table3", "race": "table4"}
+    assert compare_tables(study, ours["estimates"], theirs) == 2 * 2 * 3 * (1 + 2 + 6)
     for e in ours["estimates"]:
-        key = (e["profile"], e["table"], e["outcome"], e["model"], e["stratum"]["level"] if e["stratum"] else None)
-        r = r_records[key]
-        for field in ("beta", "se", "ci_low", "ci_high", "p", "df"):
-            close(e[field], r[field], f"{key} {field}")
         if e["stratum"]:
-            for field in ("statistic", "df_num", "df_den", "p"):
-                close(e["interaction"][field], r["interaction"][field], f"{key} interaction {field}")
             assert e["p_interaction"] == e["interaction"]["p"]
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from nhanes_study.analyses.context import ProfileContext
-from nhanes_study.analyses.regressions import estimates
 from nhanes_study.analyses.study_analyses import missing_data
 from nhanes_study.spec import default_study_path
 from nhanes_study.variables import build_analysis_frame
+from tests.forms_oracle import compare_tables, every_profile_estimates, tables_args
 from tests.study_frame import r_frame, study_frame
 
 RTOL = 1e-8
@@ -48,36 +48,15 @@ def test_rows_left_out_per_model_match_a_pandas_count(not_imputed):
 @pytest.fixture(scope="module")
 def computed(not_imputed, r_oracle):
     study, af = not_imputed
-    ours = []
-    for profile in study.profiles:
-        ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
+    ours = every_profile_estimates(study, af.frame)
     data, factors = r_frame(af.frame)
-    theirs = r_oracle("tables.R", data, {
-        "outcomes": list(study.outcomes), "exposure": study.exposure.variable,
-        "models": [list(m.adjust) for m in study.models],
-        "subgroups": [s.variable for s in study.subgroups], "factors": factors,
-        "group": af.exposure_group, "table1": [], "cycles": len(study.cycles),
-        "weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu})
+    theirs = r_oracle("tables.R", data, tables_args(study, af, factors))
     return study, af, ours, theirs
 
 
 def test_complete_case_estimates_agree_with_r(computed):
     study, af, ours, theirs = computed
-    tables = {s.variable: s.table for s in study.subgroups}
-    r_records = {}
-    for r in theirs["estimates"]:
-        table = "table2" if r["table"] == "table2" else tables[r["table"]]
-        r_records[(r["profile"], table, r["outcome"], r["model"], r.get("level"))] = r
-    assert len(ours) == len(r_records)
-    for e in ours:
-        key = (e["profile"], e["table"], e["outcome"], e["model"], e["stratum"]["level"] if e["stratum"] else None)
-        r = r_records[key]
-        for field in ("beta", "se", "ci_low", "ci_high", "p", "df"):
-            assert np.isclose(e[field], r[field], rtol=RTOL, atol=1e-13), (key, field, e[field], r[field])
-        if e["stratum"]:
-            for field in ("statistic", "df_num", "df_den", "p"):
-                assert np.isclose(e["interaction"][field], r["interaction"][field], rtol=RTOL, atol=1e-13), \
-                    (key, "interaction", field)
+    compare_tables(study, ours, theirs)
     n3 = {e["n"] for e in ours if e["table"] == "table2" and e["model"] == 3}
     assert n3 == {len(af.frame) - next(r["n_dropped"] for r in missing_data(af, study)["models"]
                                       if r["table"] == "table2" and r["model"] == 3)}

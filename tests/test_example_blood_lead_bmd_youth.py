@@ -4,18 +4,15 @@ every Table 2-3 estimate of its three profiles (paper, unweighted, design) again
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nhanes_study.analyses.context import ProfileContext
-from nhanes_study.analyses.regressions import estimates
 from tests.conftest import REPO
-from tests.forms_oracle import compare, oracle_args, r_fits
-from tests.study_frame import r_frame, study_analysis_frame
+from tests.forms_oracle import compare, every_profile_estimates, fits_oracle
+from tests.study_frame import raw_table, shared_2001_2012, study_analysis_frame
 
 STUDY = REPO / "studies" / "examples" / "blood_lead_bmd_youth.toml"
 CYCLES = ("D", "E", "F")
@@ -23,12 +20,7 @@ CYCLES = ("D", "E", "F")
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    path = Path(os.environ.get("NHANES_DATA_DIR_2001_2012", REPO.parent / "shared" / "nhanes" / "2001-2012"))
-    if not (path / "DEMO_D.csv.xz").exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the shared NHANES 2001-2012 folder is required under CI ({path})")
-        pytest.skip("the shared NHANES 2001-2012 folder is not available")
-    return path
+    return shared_2001_2012("DEMO_D.csv.xz")
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,7 @@ def built(data_dir):
 
 
 def raw(data_dir: Path, table: str, columns: list[str]) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(data_dir / f"{table}_{c}.csv.xz", usecols=["SEQN", *columns]) for c in CYCLES])
+    return raw_table(data_dir, table, columns, CYCLES)
 
 
 def test_flowchart_matches_pandas_on_the_raw_tables(data_dir, built):
@@ -68,12 +60,8 @@ def test_quartile_cut_points_are_the_papers(built):
 
 def test_tables_2_and_3_of_every_profile_agree_with_r(built, r_oracle):
     study, af, _ = built
-    ours = []
-    for profile in study.profiles:
-        ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
-    data, factors = r_frame(af.frame)
-    fits = r_fits(study, ours, "blood_lead", "blood_lead")
-    theirs = r_oracle("fits.R", data, oracle_args(study, factors, fits))
+    ours = every_profile_estimates(study, af.frame)
+    theirs = fits_oracle(r_oracle, study, af.frame, ours, "blood_lead", "blood_lead")
     # 3 profiles x 3 outcomes x 4 models x (table 2: 5 estimated rows; table 3: 2 sexes x 5 rows)
     assert compare(ours, theirs, "blood_lead", "blood_lead", "blood_lead") == 3 * 3 * 4 * (5 + 2 * 5)
     inter = [e for e in ours if e["table"] == "table2" and e["model"] == 4 and e["form"] == "continuous"]

@@ -5,18 +5,15 @@ status term and each P for interaction) against R at 1e-8, on each model's compl
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from nhanes_study.analyses.context import ProfileContext
-from nhanes_study.analyses.regressions import estimates
 from tests.conftest import REPO
-from tests.forms_oracle import compare, oracle_args, r_fits
-from tests.study_frame import r_frame, study_analysis_frame
+from tests.forms_oracle import compare, every_profile_estimates, fits_oracle
+from tests.study_frame import raw_table, shared_2001_2012, study_analysis_frame
 
 STUDY = REPO / "studies" / "examples" / "hdl_vitamin_d_spine_bmd.toml"
 CYCLES = ("E", "F")
@@ -24,12 +21,7 @@ CYCLES = ("E", "F")
 
 @pytest.fixture(scope="module")
 def data_dir() -> Path:
-    path = Path(os.environ.get("NHANES_DATA_DIR_2001_2012", REPO.parent / "shared" / "nhanes" / "2001-2012"))
-    if not (path / "DEMO_E.csv.xz").exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the shared NHANES 2001-2012 folder is required under CI ({path})")
-        pytest.skip("the shared NHANES 2001-2012 folder is not available")
-    return path
+    return shared_2001_2012("DEMO_E.csv.xz")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +30,7 @@ def built(data_dir):
 
 
 def raw(data_dir: Path, table: str, columns: list[str]) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(data_dir / f"{table}_{c}.csv.xz", usecols=["SEQN", *columns]) for c in CYCLES])
+    return raw_table(data_dir, table, columns, CYCLES)
 
 
 def test_flowchart_matches_pandas_on_the_raw_tables(data_dir, built):
@@ -59,12 +51,8 @@ def test_flowchart_matches_pandas_on_the_raw_tables(data_dir, built):
 
 def test_tables_2_to_4_of_every_profile_agree_with_r(built, r_oracle):
     study, af, _ = built
-    ours = []
-    for profile in study.profiles:
-        ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
-    data, factors = r_frame(af.frame)
-    fits = r_fits(study, ours, "I(hdl/SD)", "I(hdl/sdv)")
-    theirs = r_oracle("fits.R", data, oracle_args(study, factors, fits))
+    ours = every_profile_estimates(study, af.frame)
+    theirs = fits_oracle(r_oracle, study, af.frame, ours, "I(hdl/SD)", "I(hdl/sdv)")
     sd = np.std(af.frame["hdl"].to_numpy(dtype=float), ddof=1)
     assert theirs["sd"] == pytest.approx(sd, rel=1e-12)
     # 3 profiles x 3 models x (table 2 + 2 vitamin D levels + 2 sexes)

@@ -13,16 +13,15 @@ import pytest
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.regressions import estimates
-from tests.study_frame import r_frame, study_frame
+from tests.forms_oracle import compare, compare_tables, fits_oracle, tables_args
+from tests.study_frame import r_frame, raw_table, study_frame
 
 STUDY = Path(__file__).resolve().parents[1] / "studies" / "examples" / "remnant_cholesterol_bmd.toml"
 PUBLISHED_FLOWCHART = [12343, 8318, 4924]  # Xiao et al. 2024, Methods: excluded at each step
-RTOL = 1e-8
 
 
 def _read(data_dir: Path, table: str, columns: list[str]) -> pd.DataFrame:
-    parts = [pd.read_csv(data_dir / f"{table}_{s}.csv.xz", usecols=["SEQN"] + columns) for s in "HIJ"]
-    return pd.concat(parts, ignore_index=True)
+    return raw_table(data_dir, table, columns, "HIJ")
 
 
 @pytest.fixture(scope="module")
@@ -75,44 +74,22 @@ def computed(built, r_oracle):
         if profile.name in ("paper", "design"):  # the unweighted profile: test_unweighted_profile_agrees_with_r
             ours.extend(estimates(ProfileContext.build(af.frame, study, profile), study))
     data, factors = r_frame(af.frame)
-    theirs = r_oracle("tables.R", data, {
-        "outcomes": list(study.outcomes), "exposure": study.exposure.variable,
-        "models": [list(m.adjust) for m in study.models],
-        "subgroups": [s.variable for s in study.subgroups], "factors": factors,
-        "group": af.exposure_group, "table1": [], "cycles": len(study.cycles),
-        "weight": study.design.weight, "strata": study.design.strata, "psu": study.design.psu})
+    theirs = r_oracle("tables.R", data, tables_args(study, af, factors))
     return study, ours, theirs
 
 
 def test_every_estimate_agrees_with_r(computed):
     study, ours, theirs = computed
-    tables = {s.variable: s.table for s in study.subgroups}
-    r_records = {}
-    for r in theirs["estimates"]:
-        table = "table2" if r["table"] == "table2" else tables[r["table"]]
-        r_records[(r["profile"], table, r["outcome"], r["model"], r.get("level"))] = r
     # 2 profiles x 3 models x (overall + 2 sexes + 5 races)
-    assert len(ours) == len(r_records) == 2 * 3 * (1 + 2 + 5)
-    for e in ours:
-        key = (e["profile"], e["table"], e["outcome"], e["model"], e["stratum"]["level"] if e["stratum"] else None)
-        r = r_records[key]
-        for field in ("beta", "se", "ci_low", "ci_high", "p", "df"):
-            assert np.isclose(e[field], r[field], rtol=RTOL, atol=1e-13), (key, field, e[field], r[field])
-        if e["stratum"]:
-            for field in ("statistic", "df_num", "df_den", "p"):
-                assert np.isclose(e["interaction"][field], r["interaction"][field], rtol=RTOL, atol=1e-13), \
-                    (key, "interaction", field)
+    assert compare_tables(study, ours, theirs) == 2 * 3 * (1 + 2 + 5)
 
 
 def test_unweighted_profile_agrees_with_r(built, r_oracle):
     """The paper's numbers look unweighted: the unweighted profile is R's lm on the same rows."""
-    from tests.forms_oracle import compare, oracle_args, r_fits
-
     study, _, af = built
     ours = estimates(ProfileContext.build(af.frame, study, study.profile("unweighted")), study)
-    data, factors = r_frame(af.frame)
     x = study.exposure.variable
-    theirs = r_oracle("fits.R", data, oracle_args(study, factors, r_fits(study, ours, x, x)))
+    theirs = fits_oracle(r_oracle, study, af.frame, ours, x, x)
     assert compare(ours, theirs, x, x, x) == 3 * (1 + 2 + 5)
     m3 = next(e for e in ours if e["table"] == "table2" and e["model"] == 3)
     assert m3["n"] == len(af.frame) == 3815  # every participant, the zero fasting weights included

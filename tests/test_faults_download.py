@@ -96,29 +96,24 @@ def test_length_announced_shorter_than_the_file(known, tmp_path):
     assert not (tmp_path / "DEMO_H.XPT").exists()
 
 
-def test_server_that_drips_is_a_stall(known, tmp_path):
+@pytest.mark.parametrize("policy, error, message, seconds", [
+    # too few bytes per second: a stall, on the one attempt
+    (RetryPolicy(attempts=1, backoff=0.01, timeout=0.6, stall_bytes=1024, chunk_size=4096),
+     DownloadError, "stalled: [0-9]+ bytes in 1 s", 5),
+    # each attempt alive, but the file as a whole over its deadline
+    (RetryPolicy(attempts=5, backoff=0.01, timeout=30, deadline=1.0, chunk_size=4096),
+     DownloadTimeoutError, "after the deadline of 1 s", 4),
+], ids=["stall", "deadline_per_file"])
+def test_server_that_drips_is_stopped_in_time(known, tmp_path, policy, error, message, seconds):
     p, files = known
-    policy = RetryPolicy(attempts=1, backoff=0.01, timeout=0.6, stall_bytes=1024, chunk_size=4096)
     with serve(files) as server:
         server.mode = "drip"
         source = CdcSource(tmp_path, base_url=server.url, progress=False, retry=policy)
         t0 = time.monotonic()
-        with pytest.raises(DownloadError, match="stalled: [0-9]+ bytes in 1 s"):
+        with pytest.raises(error, match=message):
             source.locate("DEMO", H)
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < seconds
     assert not (tmp_path / "DEMO_H.XPT").exists()
-
-
-def test_deadline_per_file(known, tmp_path):
-    p, files = known
-    policy = RetryPolicy(attempts=5, backoff=0.01, timeout=30, deadline=1.0, chunk_size=4096)
-    with serve(files) as server:
-        server.mode = "drip"
-        source = CdcSource(tmp_path, base_url=server.url, progress=False, retry=policy)
-        t0 = time.monotonic()
-        with pytest.raises(DownloadTimeoutError, match="after the deadline of 1 s"):
-            source.locate("DEMO", H)
-    assert time.monotonic() - t0 < 4
 
 
 def test_deadline_from_the_environment_through_the_cli(known, tmp_path, capsys, monkeypatch):

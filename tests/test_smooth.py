@@ -180,24 +180,15 @@ OUTCOMES = ("thoracic_bmd", "lumbar_bmd")
 
 @pytest.fixture(scope="module")
 def real(data_dir):
-    from nhanes_study.analyses.model_matrix import build_model_matrix
-    from tests.study_frame import analysis_frame, reference_study
+    from tests.study_frame import curve_adjusters, text_columns
 
-    study = reference_study()
-    frame = analysis_frame(data_dir).frame
-    refs = {name: v.reference for name, v in study.variables.items() if v.kind == "categorical"}
-    adjust = list(next(m for m in study.models if m.name == study.curves.model).adjust)  # Model 3
-    mm = build_model_matrix(frame, adjust, references=refs, intercept=False)
-    names = [f"c{i + 1}" for i in range(len(mm.names))]   # R-safe column names
-    data = pd.DataFrame(mm.matrix, columns=names)
+    base = curve_adjusters(data_dir)
+    frame, data = base["frame"], base["data"]
     for col in ("hgb", "thoracic_bmd", "lumbar_bmd", "WTMEC2YR"):
         data[col] = frame[col].to_numpy(dtype=float)
     data["x"] = data["hgb"]
-    for col in ("sex", "race"):
-        data[col] = frame[col].astype(str).to_numpy()
-    levels = {col: [str(v) for v in frame[col].cat.categories if (frame[col] == v).any()]
-              for col in ("sex", "race")}
-    return {"data": data, "mm": mm, "names": names, "levels": levels,
+    text_columns(data, frame)
+    return {"data": data, "mm": base["mm"], "names": base["names"], "levels": base["levels"],
             "grid": default_grid(data["x"], 100)}
 
 

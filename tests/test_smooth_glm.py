@@ -212,25 +212,17 @@ SEPARATING = "educationNot recorded"     # 2 participants, neither with low lumb
 
 @pytest.fixture(scope="module")
 def real(data_dir):
-    from nhanes_study.analyses.model_matrix import build_model_matrix
-    from tests.study_frame import analysis_frame, reference_study
+    from tests.study_frame import curve_adjusters, text_columns
 
-    study = reference_study()
-    frame = analysis_frame(data_dir).frame
-    refs = {name: v.reference for name, v in study.variables.items() if v.kind == "categorical"}
-    adjust = list(next(m for m in study.models if m.name == study.curves.model).adjust)  # Model 3
-    mm = build_model_matrix(frame, adjust, references=refs, intercept=False)
-    names = [f"c{i + 1}" for i in range(len(mm.names))]   # R-safe column names
-    data = pd.DataFrame(mm.matrix, columns=names)
+    base = curve_adjusters(data_dir)
+    frame, data, mm, names = base["frame"], base["data"], base["mm"], base["names"]
     data["x"] = frame["hgb"].to_numpy(dtype=float)
     data["WTMEC2YR"] = frame["WTMEC2YR"].to_numpy(dtype=float)
     low_lumbar = (frame["lumbar_bmd"] < 0.9).to_numpy(dtype=float)
     data["low_lumbar"] = low_lumbar
     data["low_sites"] = low_lumbar + (frame["thoracic_bmd"] < 0.72).to_numpy(dtype=float)
-    for col in ("sex", "race"):
-        data[col] = frame[col].astype(str).to_numpy()
-    levels = {col: [str(v) for v in frame[col].cat.categories if (frame[col] == v).any()]
-              for col in ("sex", "race")}
+    text_columns(data, frame)
+    levels = base["levels"]
     sets = {"age+sex+race": [i for t in ("age", "sex", "race") for i in mm.terms[t]],
             "model 3": [i for i, n in enumerate(mm.names) if n != SEPARATING]}
     return {"data": data, "mm": mm, "names": names, "levels": levels, "sets": sets,

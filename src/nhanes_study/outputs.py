@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Iterator
 
 from nhanes_study.errors import OutputError
+from nhanes_study.nhanes.files import fsync_path
 
 MANIFEST = ".nhanes-study-files"
 #: What a run of a tool version without a manifest wrote at the top of OUT.
@@ -255,7 +256,7 @@ def _commit(staging: Path, out: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
     else:
         os.rename(staging, out)
-    _fsync_dir(out.parent)
+    fsync_path(out.parent)
 
 
 def _carry_foreign_files(out: Path, staging: Path, new: set[str]) -> None:
@@ -305,27 +306,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _fsync_tree(folder: Path) -> None:
     for path in [*folder.rglob("*"), folder]:
-        if path.is_symlink():
-            continue
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if not path.is_symlink():
+            fsync_path(path)
 
 
 @contextlib.contextmanager

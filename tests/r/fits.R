@@ -14,19 +14,15 @@
 # The formula may use `sdv` (the sample SD of the (transformed) exposure over the rows that have
 # it) and `.score` (each row's group median of the exposure), both computed here.
 source("common.R")
-suppressPackageStartupMessages(library(survey))
-d <- oracle_data()
+source("survey_common.R")
 a <- oracle_args()
-for (f in names(a$factors)) d[[f]] <- factor(d[[f]], levels = a$factors[[f]])
-d$.w <- d[[a$weight]]
-d$.wp <- d[[a$weight]] / a$cycles
+d <- study_columns(oracle_data(), a)
 x <- d[[a$exposure]]
 if (!is.null(a$transform)) x <- get(a$transform)(x)
 sdv <- sd(x, na.rm = TRUE)
 d$sdv <- sdv  # a column, so that svyglm finds it in the design
 d$.score <- ave(d[[a$exposure]], d[[a$group]], FUN = function(v) median(v, na.rm = TRUE))
-des <- svydesign(ids = as.formula(paste0("~", a$psu)), strata = as.formula(paste0("~", a$strata)),
-                 weights = ~.wp, nest = TRUE, data = d)
+des <- pooled_design(d, a)
 out <- list(sd = sdv)
 fits <- a$fits
 for (i in seq_len(nrow(fits))) {

@@ -13,9 +13,7 @@ source("survey_common.R")
 d <- oracle_data()
 a <- survey_args()
 if (!is.null(a$factors)) d <- set_factors(d, a$factors)
-des <- NULL
-if (any(vapply(a$fits, function(f) f$variance == "linearization", logical(1))))
-  des <- make_design(d, a$design)
+des <- fits_design(d, a)
 
 one_fit <- function(f) {
   rhs <- if (!is.null(f$formula)) f$formula else paste(c("0", unlist(f$x)), collapse = " + ")
@@ -55,14 +53,7 @@ one_fit <- function(f) {
   if (any(is.na(cf))) return(list(id = f$id, aliased = names(cf)[is.na(cf)]))
   co <- s$coefficients
   V <- vcov(fit)
-  wald <- lapply(f$wald, function(cols) {
-    tf <- as.formula(paste("~", paste(unlist(cols), collapse = " + ")))
-    r <- if (f$variance == "model") regTermTest(fit, tf, method = "Wald") else
-      regTermTest(fit, tf, method = "Wald", df = df)
-    rinf <- regTermTest(fit, tf, method = "Wald", df = Inf)
-    list(F = as.numeric(r$Ftest), chisq = as.numeric(rinf$chisq), df = r$df, ddf = r$ddf,
-         p = as.numeric(r$p), p_inf = as.numeric(rinf$p))
-  })
+  wald <- wald_tests(fit, f, df)
   list(id = f$id, names = names(cf), coef = unname(cf), se = unname(co[, 2]),
        statistic = unname(co[, 3]), p = unname(co[, 4]), vcov = as.vector(V), df = df, n = n,
        df_residual = fit$df.residual, dispersion = disp, deviance = fit$deviance,

@@ -3,6 +3,7 @@
 # args: rows = list of {exposure, outcome, covariates, categorical, estimate, weight,
 #        exposure_transform, family}; cycles.
 source("common.R")
+source("scan_common.R")
 suppressPackageStartupMessages(library(survey))
 options(survey.lonely.psu = "fail")
 d <- oracle_data(); a <- oracle_args()
@@ -15,14 +16,8 @@ for (i in seq_len(nrow(rows))) {
   w <- dd[[r$weight]]
   if (r$estimate == "pooled") w <- w / length(unique(d$cycle))
   dd$w <- w
-  keep <- dd$domain == 1 & !is.na(dd[[r$exposure]]) & !is.na(dd[[r$outcome]]) & dd$w > 0
-  for (v in covs) keep <- keep & !is.na(dd[[v]])
-  x <- dd[[r$exposure]]
-  if (r$exposure_transform %in% c("log", "log_z")) x <- log(x)
-  xs <- x[keep]
-  if (r$exposure_transform %in% c("z", "log_z")) xs <- (xs - mean(xs)) / sd(xs)
-  dd$x <- NA_real_; dd$x[keep] <- xs
-  dd$y <- dd[[r$outcome]]
+  row <- scan_row(dd, r, covs)
+  dd <- row$dd; keep <- row$keep
   for (v in covs) if (v %in% unlist(r$categorical)) dd[[v]] <- factor(dd[[v]])
   des <- svydesign(ids = ~psu, strata = ~strata, weights = ~w, nest = TRUE, data = dd)
   sub <- subset(des, keep)

@@ -14,9 +14,7 @@ a <- survey_args()
 if (!is.null(a$factors)) d <- set_factors(d, a$factors)
 wdiv <- if (is.null(a$design$divisor)) 1 else a$design$divisor
 d$.w <- d[[a$design$weights]] / wdiv
-des <- NULL
-if (any(vapply(a$fits, function(f) f$variance == "linearization", logical(1))))
-  des <- make_design(d, a$design)
+des <- fits_design(d, a)
 
 one_fit <- function(f) {
   rhs <- if (!is.null(f$formula)) f$formula else paste(c("0", unlist(f$x)), collapse = " + ")
@@ -42,14 +40,7 @@ one_fit <- function(f) {
   cf <- if (inherits(fit, "svyglm")) coef(fit, na.rm = FALSE) else coef(fit)
   if (any(is.na(cf))) return(list(id = f$id, aliased = names(cf)[is.na(cf)]))
   V <- vcov(fit)
-  wald <- lapply(f$wald, function(cols) {
-    tf <- as.formula(paste("~", paste(unlist(cols), collapse = " + ")))
-    r <- if (f$variance == "model") regTermTest(fit, tf, method = "Wald") else
-      regTermTest(fit, tf, method = "Wald", df = df)
-    rinf <- regTermTest(fit, tf, method = "Wald", df = Inf)
-    list(F = as.numeric(r$Ftest), chisq = as.numeric(rinf$chisq), df = r$df, ddf = r$ddf,
-         p = as.numeric(r$p), p_inf = as.numeric(rinf$p))
-  })
+  wald <- wald_tests(fit, f, df)
   c(list(id = f$id, names = names(coef(fit)), coef = unname(coef(fit)), se = unname(s[, 2]),
          statistic = unname(s[, 3]), p = unname(s[, 4]), vcov = as.vector(V), df = df, n = n,
          ci_normal_low = unname(coef(fit) - 1.96 * s[, 2]),

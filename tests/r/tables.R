@@ -5,14 +5,10 @@
 # (name -> levels in order, the first is the reference), group (exposure group variable),
 # table1 (variables), cycles (number of cycles pooled), weight, strata, psu.
 source("common.R")
-suppressPackageStartupMessages(library(survey))
-d <- oracle_data()
+source("survey_common.R")
 a <- oracle_args()
-for (f in names(a$factors)) d[[f]] <- factor(d[[f]], levels = a$factors[[f]])
-d$.w <- d[[a$weight]]
-d$.wp <- d[[a$weight]] / a$cycles
-des <- svydesign(ids = as.formula(paste0("~", a$psu)), strata = as.formula(paste0("~", a$strata)),
-                 weights = ~.wp, nest = TRUE, data = d)
+d <- study_columns(oracle_data(), a)
+des <- pooled_design(d, a)
 rhs <- function(terms) if (length(terms)) paste(terms, collapse = " + ") else "1"
 
 coef_row <- function(s, term, df, z) {

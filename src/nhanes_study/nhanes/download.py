@@ -45,7 +45,7 @@ from typing import Callable, Sequence
 from tqdm import tqdm
 
 from nhanes_study.errors import DownloadError, DownloadTimeoutError, MissingTableError
-from nhanes_study.nhanes.files import fsync_dir, record_checksum, sha256_file
+from nhanes_study.nhanes.files import fsync_path, record_checksum, sha256_file
 
 XPT_MAGIC = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
 XPT_RECORD = 80
@@ -269,6 +269,6 @@ def _check_xpt(part: Path, size: int) -> None:
 def _install(part: Path, dest: Path) -> str:
     digest = sha256_file(part)
     os.replace(part, dest)
-    fsync_dir(dest.parent)
+    fsync_path(dest.parent)
     record_checksum(dest.parent, dest.name, digest)
     return digest

@@ -40,10 +40,11 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (no-op where directories cannot be opened)."""
+def fsync_path(path: Path) -> None:
+    """fsync a file, or a folder to make a rename in it durable (no-op where it cannot be
+    opened, as directories cannot be on some systems, or not synced)."""
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
@@ -54,21 +55,28 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def replace_through(tmp: Path, path: Path, data: bytes) -> None:
+    """Write ``data`` to the temporary file ``tmp`` (flushed and fsync'ed), then rename it over
+    ``path`` with ``os.replace``; ``tmp`` is gone afterwards, whatever happened. For callers
+    that name their temporary files (a cache sweeps those a killed process left)."""
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    os.close(fd)
+    replace_through(Path(tmp), path, data)
+    fsync_path(path.parent)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -32,6 +32,7 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from nhanes_study.nhanes.files import replace_through
 from nhanes_study.nhanes.parsed_cache import ENTRY_HASH, _alive
 
 FORMAT = 1  # bump when the stored layout changes
@@ -118,14 +119,7 @@ class MergedCache:
             pq.write_table(table, buffer)
             data = buffer.getvalue()
             path = self.folder / f"{key}-{hashlib.sha256(data).hexdigest()[:ENTRY_HASH]}.parquet"
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            replace_through(tmp, path, data)
             return path
         except Exception:  # OSError, or a column parquet cannot hold: only slower next time
             return None

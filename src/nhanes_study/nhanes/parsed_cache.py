@@ -25,6 +25,7 @@ from typing import Callable
 
 import pandas as pd
 
+from nhanes_study.nhanes.files import replace_through
 from nhanes_study.nhanes.readers import normalize_frame
 
 ENTRY_HASH = 16  # hex digits of the entry's own SHA-256 kept in its name
@@ -72,14 +73,7 @@ class ParsedCache:
             frame.to_parquet(buffer, index=False)
             data = buffer.getvalue()
             path = self.folder / f"{stem}-{sha256}-{hashlib.sha256(data).hexdigest()[:ENTRY_HASH]}.parquet"
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            replace_through(tmp, path, data)
             return path
         except OSError:
             return None

@@ -173,6 +173,26 @@ def _weighted_ls(X: np.ndarray, sw: np.ndarray, z: np.ndarray, names):
     return coef, r
 
 
+def _halve_step(X, family: Family, start, coefold, eta, mu, maxit: int, accept, first: str, failed: str):
+    """glm.fit's step halving: move the coefficients half-way back towards the last step's
+    (``coefold``) until ``accept(mu)``, at most ``maxit`` times; (start, eta, mu) then.
+
+    ``first`` is the error when there is no earlier step to go back to, ``failed`` when the
+    halving never reaches an accepted mean.
+    """
+    if coefold is None:
+        raise DesignError(first)
+    ii = 1
+    while not accept(mu):
+        if ii > maxit:
+            raise DesignError(failed)
+        ii += 1
+        start = (start + coefold) / 2
+        eta = X @ start
+        mu = family.linkinv(eta)
+    return start, eta, mu
+
+
 def irls(y, X, names, w, family: Family, *, epsilon: float = EPSILON, maxit: int = MAXIT,
          start=None) -> IRLSState:
     """R's ``glm.fit`` (no offset): IRLS from ``family.initialize``'s mustart (or from the
@@ -226,29 +246,18 @@ def irls(y, X, names, w, family: Family, *, epsilon: float = EPSILON, maxit: int
         dev = family.deviance(y, mu, w)
         boundary = False
         if not math.isfinite(dev):
-            if coefold is None:
-                raise DesignError("the GLM diverged at its first step: no valid coefficients were found")
-            ii = 1
-            while not math.isfinite(dev):
-                if ii > maxit:
-                    raise DesignError("the GLM diverged: step halving could not find a finite deviance")
-                ii += 1
-                start = (start + coefold) / 2
-                eta = X @ start
-                mu = family.linkinv(eta)
-                dev = family.deviance(y, mu, w)
+            start, eta, mu = _halve_step(
+                X, family, start, coefold, eta, mu, maxit,
+                lambda mu: math.isfinite(family.deviance(y, mu, w)),
+                "the GLM diverged at its first step: no valid coefficients were found",
+                "the GLM diverged: step halving could not find a finite deviance")
             boundary = True
+            dev = family.deviance(y, mu, w)
         if not family.validmu(mu):
-            if coefold is None:
-                raise DesignError("the GLM left the valid range of means at its first step")
-            ii = 1
-            while not family.validmu(mu):
-                if ii > maxit:
-                    raise DesignError("the GLM left the valid range of means: step halving failed")
-                ii += 1
-                start = (start + coefold) / 2
-                eta = X @ start
-                mu = family.linkinv(eta)
+            start, eta, mu = _halve_step(
+                X, family, start, coefold, eta, mu, maxit, family.validmu,
+                "the GLM left the valid range of means at its first step",
+                "the GLM left the valid range of means: step halving failed")
             boundary = True
             dev = family.deviance(y, mu, w)
         change = abs(dev - devold) / (abs(dev) + 0.1)
