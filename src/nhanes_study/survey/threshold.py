@@ -102,6 +102,29 @@ MAX_EDGE_SHARE = 0.10
 # --------------------------------------------------------------------------- the analysis
 
 
+def search_warnings(x, K: float, n: int, search) -> list[str]:
+    """The warnings of any two-piece fit (linear here, logistic / Poisson in threshold_glm):
+    few rows, few on one side of K, few candidates, K at an end of the search range.
+    ``search`` has ``candidates``, ``at_edge`` and ``search_range``."""
+    warnings: list[str] = []
+    if n < MIN_N:
+        warnings.append(f"only {n} observations in the group (fewer than {MIN_N}): the "
+                        "turning point and its test are unreliable")
+    below, above = int((x < K).sum()), int((x >= K).sum())
+    if min(below, above) < MIN_SIDE:
+        warnings.append(f"only {min(below, above)} observations "
+                        f"{'below' if below < above else 'at or above'} the turning point "
+                        f"(fewer than {MIN_SIDE}): that slope is poorly determined")
+    if len(search.candidates) < MIN_CANDIDATES:
+        warnings.append(f"only {len(search.candidates)} candidate turning points in the "
+                        f"search range (fewer than {MIN_CANDIDATES})")
+    if search.at_edge:
+        warnings.append(f"the turning point {K:g} is at an end of the search range "
+                        f"[{search.search_range[0]:g}, {search.search_range[1]:g}]: there may "
+                        "be no turning point inside it")
+    return warnings
+
+
 def threshold_effect(y, x, covariates=None, weights=None, *, domain=None,
                      bootstrap: int | None = 1000, seed: int | None = None,
                      strata=None, psu=None, scheme: Literal["rows", "psu"] | None = None,
@@ -147,22 +170,7 @@ def threshold_effect(y, x, covariates=None, weights=None, *, domain=None,
     slw = float(np.log(w).sum())
     ll1, ll2 = float(_loglik(rss1, n, slw)), float(_loglik(rss2, n, slw))
     lrt = 2 * (ll2 - ll1)
-    warnings: list[str] = []
-    if n < MIN_N:
-        warnings.append(f"only {n} observations in the group (fewer than {MIN_N}): the "
-                        "turning point and its test are unreliable")
-    below, above = int((xv < K).sum()), int((xv >= K).sum())
-    if min(below, above) < MIN_SIDE:
-        warnings.append(f"only {min(below, above)} observations "
-                        f"{'below' if below < above else 'at or above'} the turning point "
-                        f"(fewer than {MIN_SIDE}): that slope is poorly determined")
-    if len(search.candidates) < MIN_CANDIDATES:
-        warnings.append(f"only {len(search.candidates)} candidate turning points in the "
-                        f"search range (fewer than {MIN_CANDIDATES})")
-    if search.at_edge:
-        warnings.append(f"the turning point {K:g} is at an end of the search range "
-                        f"[{search.search_range[0]:g}, {search.search_range[1]:g}]: there may "
-                        "be no turning point inside it")
+    warnings = search_warnings(xv, K, n, search)
     if design_df is not None and design_df < MIN_DESIGN_DF:
         warnings.append(f"only {design_df:g} design degrees of freedom (fewer than "
                         f"{MIN_DESIGN_DF}): design-based inference for this group is unstable")

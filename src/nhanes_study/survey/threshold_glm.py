@@ -40,12 +40,10 @@ from nhanes_study.survey.families import Family, get_family
 from nhanes_study.survey.glm import EPSILON, MAXIT, GLMFit, fit_design_glm, fit_glm
 from nhanes_study.survey.regression import WaldTest
 from nhanes_study.survey.threshold import (
-    MIN_CANDIDATES,
-    MIN_N,
-    MIN_SIDE,
     _as_matrix,
     hinge_columns,
     search_candidates,
+    search_warnings,
 )
 
 __all__ = ["GLMSearch", "GLMThreshold", "DesignTwoPiece", "threshold_glm", "two_piece_design",
@@ -204,20 +202,7 @@ def threshold_glm(y, x, covariates=None, weights=None, *, family: "str | Family"
 
 
 def _warnings(x, K, n, search: GLMSearch, two: GLMFit, linear: GLMFit) -> list[str]:
-    out: list[str] = []
-    if n < MIN_N:
-        out.append(f"only {n} observations in the group (fewer than {MIN_N}): the turning point "
-                   "and its test are unreliable")
-    below, above = int((x < K).sum()), int((x >= K).sum())
-    if min(below, above) < MIN_SIDE:
-        out.append(f"only {min(below, above)} observations {'below' if below < above else 'at or above'} "
-                   f"the turning point (fewer than {MIN_SIDE}): that slope is poorly determined")
-    if len(search.candidates) < MIN_CANDIDATES:
-        out.append(f"only {len(search.candidates)} candidate turning points in the search range "
-                   f"(fewer than {MIN_CANDIDATES})")
-    if search.at_edge:
-        out.append(f"the turning point {K:g} is at an end of the search range [{search.search_range[0]:g}, "
-                   f"{search.search_range[1]:g}]: there may be no turning point inside it")
+    out = search_warnings(x, K, n, search)
     skipped = int(np.isnan(np.asarray(search.deviance)).sum())
     if skipped:
         out.append(f"{skipped} candidate turning point(s) gave a non-estimable model and were skipped")
