@@ -48,6 +48,14 @@ class Progress:
         progress._started -= seconds
         return progress
 
+    def child(self) -> "Progress":
+        """A progress for work done in another process: same mode and stream, its own steps."""
+        return Progress(self.mode, self.stream)
+
+    def record(self, timings) -> None:
+        """Add steps timed elsewhere (another process), as [name, seconds] pairs, unannounced."""
+        self.timings.extend((name, t) for name, t in timings)
+
     @property
     def bars(self) -> bool:
         """Whether tqdm bars should be shown (human mode only)."""
