@@ -135,7 +135,7 @@ def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
 
             with mine.step(f"{profile.name}: figures"):
                 predraw_profile(base, sections, figures, cache)
-        sections["timings"] = list(mine.timings) if workers > 1 else []
+        sections["progress"] = (list(mine.timings), mine.held) if workers > 1 else ([], [])
         return sections
 
     if workers > 1:  # the profiles' own steps (recorded below) overlap inside this one
@@ -143,8 +143,8 @@ def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
             sections = forked.run_forked(one_profile, study.profiles, workers)
     else:
         sections = [one_profile(profile) for profile in study.profiles]
-    for part in sections:
-        progress.record(part.pop("timings"))
+    for part in sections:  # each profile's steps, shown and kept in profile order
+        progress.replay(*part.pop("progress"))
     document.update(sa.assemble(shared, sections, scatter, study))
     return document
 
