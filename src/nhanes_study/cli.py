@@ -140,7 +140,8 @@ def _figure_formats(text: str) -> tuple[str, ...]:
         return formats
     wrong = [f for f in asked if f not in formats]
     if wrong or not asked:
-        raise argparse.ArgumentTypeError(f"unknown figure format {', '.join(wrong) or text!r}: give some of "
+        named = ", ".join(wrong) if wrong else repr(text)
+        raise argparse.ArgumentTypeError(f"unknown figure format {named}: give some of "
                                          "png, svg, pdf separated by commas (e.g. --figures svg,pdf), or all")
     return tuple(asked)
 
