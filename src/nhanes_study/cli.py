@@ -133,6 +133,21 @@ def _cmd_scan(args) -> int:
     return 0
 
 
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, action="append", default=None,
+                   help="folder of CDC files (.XPT or .csv.xz); repeat it to read several folders, "
+                        "searched in order; default $NHANES_DATA_DIR (folders separated by "
+                        f"'{os.pathsep}'), else download")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="download and parse cache (default $NHANES_CACHE_DIR or ~/.cache/nhanes-study)")
+
+
+def _study_path(arg: Path | None) -> Path:
+    from nhanes_study.spec import default_study_path
+
+    return arg if arg is not None else default_study_path()
+
+
 def _figure_formats(text: str) -> tuple[str, ...]:
     formats = ("png", "svg", "pdf")
     asked = [f.strip().lower() for f in text.split(",") if f.strip()]
@@ -154,21 +169,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return value
-
-
-def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, action="append", default=None,
-                   help="folder of CDC files (.XPT or .csv.xz); repeat it to read several folders, "
-                        "searched in order; default $NHANES_DATA_DIR (folders separated by "
-                        f"'{os.pathsep}'), else download")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="download and parse cache (default $NHANES_CACHE_DIR or ~/.cache/nhanes-study)")
-
-
-def _study_path(arg: Path | None) -> Path:
-    from nhanes_study.spec import default_study_path
-
-    return arg if arg is not None else default_study_path()
 
 
 def _cmd_run(args) -> int:
