@@ -21,7 +21,9 @@ matplotlibrc), a fixed `svg.hashsalt`, and no date or software stamp.
 No statistic is computed here; every number drawn is read from the document.
 
 Each figure is built in memory first (`draw_figures`: matplotlib `Figure` objects, written
-nowhere), then written (`render_figures`, or `Drawing.save`).
+nowhere), then written (`render_figures`, or `Drawing.save`). A figure reads only its own
+part of the document (`figure_inputs`), which is what the figure cache hashes
+(report/figure_cache.py); report/figure_files.py writes the files, drawn or cached.
 
 Example::
 
@@ -182,9 +184,10 @@ def figure_bytes(fig: Figure, formats: Iterable[str] = FORMATS) -> dict[str, byt
     import io
 
     from matplotlib import cbook
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     engine = fig.get_layout_engine()
-    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":
+    if isinstance(engine, ConstrainedLayoutEngine):
         with cbook._setattr_cm(fig, dpi=DPI):
             engine.execute(fig)
         fig.set_layout_engine("none")
