@@ -220,3 +220,12 @@ def test_cli_refuses_an_unknown_format(project, tmp_path, capsys):
         main(fs.run_args(project, tmp_path / "out", "--figures", "png,gif"))
     assert exc.value.code == 2
     assert "unknown figure format gif: give some of png, svg, pdf" in capsys.readouterr().err
+
+
+def test_without_fork_the_profiles_run_here_with_the_same_bytes(project, tmp_path, monkeypatch):
+    parallel = ns.run(project["study"], data_dir=project["data"], cache_dir=tmp_path / "c1")
+    monkeypatch.setattr(forked.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    here = ns.run(project["study"], data_dir=project["data"], cache_dir=tmp_path / "c2")
+    assert here.to_json() == parallel.to_json()
+    steps = [name for name, _ in here.run_info["steps"]]
+    assert not any(s.startswith("profiles in") for s in steps) and "design: Table 1" in steps
