@@ -40,13 +40,16 @@ import contextlib
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from nhanes_study.outputs import safe_path
 from nhanes_study.report import format as fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+# matplotlib is imported when a figure is drawn, not with this module: a run whose figures
+# all come from the figure cache never loads it.
 
 DPI = 300
 FORMATS = ("png", "svg", "pdf")
@@ -219,6 +222,8 @@ def _held_at(doc: dict, model_name: str | None, by: str | None = None) -> str:
 
 
 def _new_figure(width: float, height: float, panels: int = 1) -> tuple[Figure, list]:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
     return fig, list(axes)
@@ -268,6 +273,8 @@ def _flowchart(doc: dict) -> Drawing:
     side = [f"Excluded: {textwrap.fill(s['label'], 40)}\n{_reader_rule(s)}n = {s['excluded']:,}" for s in steps]
 
     rows = len(main)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.0, 1.25 * rows + 0.4))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
@@ -371,6 +378,8 @@ def _small_multiples(doc: dict, curves: list[dict], levels: list[str],
     in faint grey. Panels share the exposure axis, and the outcome axis along a row."""
     exposure = doc["study"]["exposure"]
     columns = len(levels)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(2.1 * columns + 0.7, 2.3 * len(curves) + 0.5), layout="constrained")
     grid = fig.subplots(len(curves), columns, squeeze=False, sharex=True, sharey="row")
     drawn = []
@@ -447,6 +456,8 @@ def _jobs(doc: dict) -> list[tuple]:
 @contextlib.contextmanager
 def figure_style() -> Iterator[None]:
     """matplotlib's own defaults (not the user's matplotlibrc) plus ours, for the block only."""
+    import matplotlib
+
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(RC)
