@@ -52,7 +52,8 @@ def load(source: StudySource) -> Study:
 
 def run(study: StudySource, data_dir: DataDirs = None, *, cache_dir: str | Path | None = None,
         out: str | Path | None = None, render: bool = True, progress: bool | str | Progress = False,
-        blas_threads: int | None = 1) -> Results:
+        blas_threads: int | None = 1, figure_formats: Sequence[str] | None = None,
+        workers: int | None = None) -> Results:
     """Run a study and return its `Results`; nothing is written unless ``out`` is given.
 
     ``data_dir``: a folder of CDC files, or a list of folders searched in order; None means
@@ -62,12 +63,17 @@ def run(study: StudySource, data_dir: DataDirs = None, *, cache_dir: str | Path 
     locked before any data is read; replaced whole at the end); ``render=False`` writes
     results.json only. ``progress``: False (quiet), True (lines and bars on stderr), "json",
     or a `Progress`. ``blas_threads``: BLAS threads during the run (threadpoolctl; restored
-    after), None to leave them as they are.
+    after), None to leave them as they are. ``figure_formats``: the figures written with
+    ``out`` (some of "png", "svg", "pdf"; default all three; SVG always, the report shows it).
+    ``workers``: processes for the profiles (default one per profile, up to the cores; 1 runs
+    them one after the other in this process: the same results, byte for byte).
     """
     study = load(study)
     progress = _progress(progress)
+    formats = pipeline.figure_formats_written(tuple(figure_formats) if figure_formats else None)
     options = pipeline.RunOptions(data_dir=_folders(data_dir), cache_dir=cache_dir, progress=progress.bars,
-                                  render=render)
+                                  render=render, workers=workers,
+                                  figure_formats=formats if out is not None and render else None)
     with blas_threads_limited(blas_threads):
         if out is None:
             return _analyse(study, options, progress)
@@ -75,14 +81,14 @@ def run(study: StudySource, data_dir: DataDirs = None, *, cache_dir: str | Path 
 
         with output_folder(out) as staging:
             results = _analyse(study, options, progress)
-            results.write_into(staging, render=render, progress=progress)
+            results.write_into(staging, render=render, progress=progress, figure_formats=formats)
         return results
 
 
 def _analyse(study: Study, options: pipeline.RunOptions, progress: Progress) -> Results:
     document = pipeline.analyse(study, options, progress)
     run_info = {"seconds": round(progress.elapsed, 1), "steps": [[n, round(t, 3)] for n, t in progress.timings]}
-    return Results(study, document, run_info, progress)
+    return Results(study, document, run_info, progress, cache_dir=options.cache_dir)
 
 
 @contextlib.contextmanager

@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="progress as JSON lines on stderr (one object per step), for machines")
     run.add_argument("--no-render", action="store_true",
                      help="write results.json only (no tables, figures or report)")
+    run.add_argument("--figures", type=_figure_formats, default=None, metavar="FORMATS",
+                     help="figure formats, comma-separated: png, svg, pdf, or all (default: all; "
+                          "svg is always written, the report shows it; --figures svg is fastest)")
+    run.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                     help="processes for the profiles (default: one per profile, up to the cores; "
+                          "1: one after the other)")
 
     validate = sub.add_parser("validate", help="check a study file and print what it asks for",
                               description="Validate a study file without loading any data.",
@@ -181,6 +187,29 @@ def _study_path(arg: Path | None) -> Path:
     return arg if arg is not None else default_study_path()
 
 
+def _figure_formats(text: str) -> tuple[str, ...]:
+    formats = ("png", "svg", "pdf")
+    asked = [f.strip().lower() for f in text.split(",") if f.strip()]
+    if asked == ["all"]:
+        return formats
+    wrong = [f for f in asked if f not in formats]
+    if wrong or not asked:
+        named = ", ".join(wrong) if wrong else repr(text)
+        raise argparse.ArgumentTypeError(f"unknown figure format {named}: give some of "
+                                         "png, svg, pdf separated by commas (e.g. --figures svg,pdf), or all")
+    return tuple(asked)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def _cmd_run(args) -> int:
     from nhanes_study import api
     from nhanes_study.progress import Progress
@@ -192,7 +221,8 @@ def _cmd_run(args) -> int:
     progress.message(f"{study.name}: {study.title}")
     results = api.run(study, data_dir=args.data_dir, cache_dir=args.cache_dir, out=args.out,
                       render=not args.no_render, progress=progress,
-                      blas_threads=None if USER_SET_BLAS_THREADS else 1)
+                      blas_threads=None if USER_SET_BLAS_THREADS else 1, figure_formats=args.figures,
+                      workers=args.workers)
     flow = results.document["flowchart"]
     progress.message(f"{flow['start']:,} participants -> cohort of {flow['final']:,}; "
                      f"wrote {args.out / 'results.json'} in {progress.elapsed:.1f} s",

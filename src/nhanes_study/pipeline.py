@@ -24,6 +24,8 @@ class RunOptions:
     cache_dir: Path | None = None
     progress: bool = True          # progress bars (downloads, parsing)
     render: bool = True            # tables, figures and report.html beside results.json
+    workers: int | None = None     # processes for the profiles (None: one per profile, up to the cores)
+    figure_formats: tuple[str, ...] | None = None  # figures drawn by the profiles' processes (None: none)
 
 
 def load_study_data(study: Study, options: RunOptions) -> Participants:
@@ -101,8 +103,16 @@ def build_document(study: Study, participants: Participants, cohort: Cohort) -> 
 
 def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
     """The results document of a run, written nowhere (the caches of downloaded and parsed
-    tables aside): data, cohort and variables, then every analysis of every profile."""
-    from nhanes_study.analyses.study_analyses import run_analyses
+    tables, and of figures, aside): data, cohort and variables, then every analysis of every
+    profile.
+
+    The profiles are independent: each runs in a forked process of its own (up to
+    ``options.workers``, default one per core), which also draws its figures into the figure
+    cache as soon as its results exist when ``options.figure_formats`` asks for them. The
+    document is assembled in profile order, so it is the same bytes as a run of one process.
+    """
+    from nhanes_study import forked
+    from nhanes_study.analyses import study_analyses as sa
     from nhanes_study.variables import build_analysis_frame
 
     with progress.step("load data"):
@@ -111,32 +121,86 @@ def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
         cohort = build_cohort(participants.frame, study.exclusions, study.variables)
         document = build_document(study, participants, cohort)
         frame = build_analysis_frame(cohort.frame, study)
-    document.update(run_analyses(frame, study, progress))
+        shared, coded, scatter = sa.shared_sections(frame, study)
+    workers = profile_workers(options.workers, len(study.profiles))
+    figures = options.figure_formats if workers > 1 else None
+    base = {**document, **shared, "scatter": scatter} if figures else None
+    cache = _figure_cache(options) if figures else None
+
+    def one_profile(profile) -> dict:
+        mine = progress.child() if workers > 1 else progress
+        sections = sa.profile_sections(coded, study, profile, frame.exposure_group, mine)
+        if figures:
+            from nhanes_study.report.figure_files import predraw_profile
+
+            with mine.step(f"{profile.name}: figures"):
+                predraw_profile(base, sections, figures, cache)
+        sections["progress"] = (list(mine.timings), mine.held) if workers > 1 else ([], [])
+        return sections
+
+    if workers > 1:  # the profiles' own steps (recorded below) overlap inside this one
+        with progress.step(f"profiles in {workers} processes"):
+            sections = forked.run_forked(one_profile, study.profiles, workers)
+    else:
+        sections = [one_profile(profile) for profile in study.profiles]
+    for part in sections:  # each profile's steps, shown and kept in profile order
+        progress.replay(*part.pop("progress"))
+    document.update(sa.assemble(shared, sections, scatter, study))
     return document
 
 
-def write_outputs(document: dict, folder: Path, render: bool, progress: Progress) -> None:
+def profile_workers(workers: int | None, profiles: int) -> int:
+    """Processes for the profiles: as asked, else one per profile up to the cores; 1 without fork."""
+    from nhanes_study import forked
+
+    if not forked.can_fork():
+        return 1
+    if workers is None:
+        workers = forked.available_cores()
+    return max(1, min(workers, profiles))
+
+
+def _figure_cache(options: RunOptions):
+    from nhanes_study.report.figure_cache import FigureCache
+
+    return FigureCache.under(options.cache_dir)
+
+
+def write_outputs(document: dict, folder: Path, render: bool, progress: Progress,
+                  figure_formats: tuple[str, ...] | None = None, cache_dir: Path | None = None) -> None:
     """Write a run into ``folder`` (the output folder's staging folder): results.json, then,
     when ``render``, its renderings and run.json (the run's time and steps, from ``progress``)."""
     results.write_results(document, folder / "results.json")
     if render:
-        render_outputs(document, folder, progress)
+        render_outputs(document, folder, progress, figure_formats=figure_formats, cache_dir=cache_dir)
 
 
-def render_outputs(document: dict, out_dir: Path, progress: Progress | None = None) -> dict:
-    """Every rendering of the results document: tables (CSV/XLSX/DOCX), figures, report.html,
-    then OUT/run.json; returns the run information both show.
+def figure_formats_written(asked: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The formats written: those asked (default all three), and always SVG (the report shows it)."""
+    from nhanes_study.report.figure_files import check_formats
+    from nhanes_study.report.figures import FORMATS
+
+    return check_formats(tuple(asked or FORMATS) + ("svg",))
+
+
+def render_outputs(document: dict, out_dir: Path, progress: Progress | None = None,
+                   figure_formats: tuple[str, ...] | None = None, cache_dir: Path | None = None) -> dict:
+    """Every rendering of the results document: tables (CSV/XLSX/DOCX), figures (the formats
+    asked, SVG always; unchanged figures copied from the figure cache of ``cache_dir``),
+    report.html, then OUT/run.json; returns the run information both show.
 
     Its `seconds` is the run's total time with the tables and figures rendered (all of the
     run but writing the page that prints it, a fraction of a second)."""
-    from nhanes_study.report.figures import render_figures
+    from nhanes_study.report.figure_cache import FigureCache
+    from nhanes_study.report.figure_files import render_figures
     from nhanes_study.report.html import write_report
     from nhanes_study.report.tables import write_tables
 
+    formats = figure_formats_written(figure_formats)
     progress = progress or Progress("quiet")
     with progress.step("tables and figures"):
         write_tables(document, out_dir / "tables")
-        figures = render_figures(document, out_dir / "figures")
+        figures = render_figures(document, out_dir / "figures", formats=formats, cache=FigureCache.under(cache_dir))
     run_info = {"seconds": round(progress.elapsed, 1), "steps": [[n, round(t, 3)] for n, t in progress.timings]}
     with progress.step("report"):
         write_report(document, out_dir, run_info, figures=figures)

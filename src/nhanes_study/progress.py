@@ -33,6 +33,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.timings: list[tuple[str, float]] = []
         self._started = time.perf_counter()
+        self.held: list | None = None  # events kept, not shown (a child's, shown by the parent)
 
     @classmethod
     def continuing(cls, mode: str, seconds: float, timings, stream: TextIO | None = None) -> "Progress":
@@ -48,13 +49,28 @@ class Progress:
         progress._started -= seconds
         return progress
 
+    def child(self) -> "Progress":
+        """A progress for work done in another process: its own steps, and its events held
+        (`held`) for this one to show in order (`replay`), not interleaved with another's."""
+        child = Progress(self.mode, self.stream)
+        child.held = []
+        return child
+
+    def replay(self, timings, events) -> None:
+        """Show the events of a child's work and add its steps ([name, seconds] pairs)."""
+        for event, fields in events:
+            self._emit(event, **fields)
+        self.timings.extend((name, t) for name, t in timings)
+
     @property
     def bars(self) -> bool:
         """Whether tqdm bars should be shown (human mode only)."""
         return self.mode == "human"
 
     def _emit(self, event: str, **fields) -> None:
-        if self.mode == "json":
+        if self.held is not None:
+            self.held.append((event, fields))
+        elif self.mode == "json":
             print(json.dumps({"event": event, **fields}), file=self.stream, flush=True)
         elif self.mode == "human":
             if event == "start":

@@ -35,13 +35,15 @@ class Results:
     The document: `to_dict()`, `to_json()`; `warnings`. Files: `save(out)`.
     """
 
-    def __init__(self, study: Study | None, document: dict, run_info: dict, progress: Progress | None = None):
+    def __init__(self, study: Study | None, document: dict, run_info: dict, progress: Progress | None = None,
+                 cache_dir: str | Path | None = None):
         self.study = study
         #: The results document as the run made it (what results.json holds); do not modify it.
         self.document = document
         #: The run's time and its steps (written to OUT/run.json, kept out of results.json).
         self.run_info = run_info
         self._progress = progress or Progress("quiet")
+        self._cache_dir = cache_dir  # where the figure cache is (None: the default cache folder)
 
     def __repr__(self) -> str:
         flow = self.document.get("flowchart") or {}
@@ -155,16 +157,20 @@ class Results:
 
     # --- files -----------------------------------------------------------------------
 
-    def save(self, out: str | Path, render: bool = True) -> Path:
+    def save(self, out: str | Path, render: bool = True, figure_formats=None) -> Path:
         """Write what ``nhanes-study run --out OUT`` writes (results.json, tables, figures,
-        report.html, run.json) into ``out``, replaced whole; ``render=False``: results.json only."""
+        report.html, run.json) into ``out``, replaced whole; ``render=False``: results.json only.
+        ``figure_formats``: some of "png", "svg", "pdf" (default all three; SVG always, the
+        report shows it). Figures unchanged since a run that drew them come from the figure
+        cache (docs/report.md)."""
         from nhanes_study.outputs import output_folder
 
         with output_folder(out) as staging:
-            self.write_into(staging, render=render)
+            self.write_into(staging, render=render, figure_formats=figure_formats)
         return Path(out)
 
-    def write_into(self, folder: Path, render: bool = True, progress: Progress | None = None) -> None:
+    def write_into(self, folder: Path, render: bool = True, progress: Progress | None = None,
+                   figure_formats=None) -> None:
         """Write the outputs into ``folder`` as they are (no output-folder checks or swap).
 
         ``progress``: the run's own, when writing right after it; else one that carries on
@@ -175,4 +181,5 @@ class Results:
         if progress is None:
             progress = Progress.continuing(self._progress.mode, self.run_info["seconds"], self.run_info["steps"],
                                            self._progress.stream)
-        write_outputs(self.document, Path(folder), render, progress)
+        write_outputs(self.document, Path(folder), render, progress,
+                      figure_formats=tuple(figure_formats) if figure_formats else None, cache_dir=self._cache_dir)

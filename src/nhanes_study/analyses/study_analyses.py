@@ -192,9 +192,9 @@ def outcome_families(study: Study) -> dict:
                    "effect": family_of(study, name).effect} for name in study.outcomes}
 
 
-def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = None) -> dict:
-    """All analyses of the study in every profile; the document's analysis sections."""
-    progress = progress or Progress("quiet")
+def shared_sections(af: AnalysisFrame, study: Study) -> tuple[dict, object, dict]:
+    """What every profile shares: the document's sections before the profiles, the frame with
+    its outcomes coded (what the profiles fit), and the scatter of the cohort's points."""
     doc = _describe_frame(af, study)
     doc["outcome_families"] = outcome_families(study)
     frame = coded_outcomes(af.frame, study, {n: af.reports[n].imputed for n in study.outcomes})
@@ -204,33 +204,62 @@ def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = No
     doc["warnings"].extend(expression_warnings(af, study))
     doc["warnings"].extend(zero_weight_warnings(af, study))
     doc["warnings"].extend(_empty_level_warnings(af, study) + _interaction_warnings(study))
-    for profile in study.profiles:
-        name = profile.name
-        ctx = ProfileContext.build(frame, study, profile)
-        settings = {k: v for k, v in profile.__dict__.items() if k != "name"}
-        doc["profiles"][name] = {**settings, "design_df": ctx.domain_df()}
-        with progress.step(f"{name}: Table 1"):
-            doc["table1"][name] = table1.table1(ctx, study, af.exposure_group)
-        with progress.step(f"{name}: Tables 2-4"):
-            est = regressions.estimates(ctx, study)
-        doc["estimates"].extend(est)
-        doc["warnings"].extend(fit_warnings(est))
-        doc["warnings"].extend(_design_warnings(ctx, study, est))
-        with progress.step(f"{name}: smooth curves"):
-            curves = curves_mod.curves(ctx, study)
-        doc["curves"].extend(curves)
-        with progress.step(f"{name}: threshold effects and bootstrap"):
-            thr = thresholds.thresholds(ctx, study)
-        doc["thresholds"].extend(thr)
-        for t in thr:
-            for message in t["warnings"]:
-                doc["warnings"].append({"where": f"{t['table']} {t['profile']} {t['outcome']} "
-                                                 f"{t['group']['variable']}={t['group']['level']}",
-                                        "message": message})
-        for c in curves:
-            for message in c["warnings"]:
-                doc["warnings"].append({"where": f"curves {c['profile']} {c['outcome']} by {c['by']}",
-                                        "message": message})
-    doc["scatter"] = curves_mod.scatter(frame, study)
+    return doc, frame, curves_mod.scatter(frame, study)
+
+
+def profile_sections(frame, study: Study, profile, exposure_group: str, progress: Progress | None = None) -> dict:
+    """Every analysis of one profile, as plain data: its settings, Table 1, estimates,
+    curves, thresholds and warnings (in the order the document lists them). Independent of
+    the other profiles, so profiles may run in separate processes."""
+    progress = progress or Progress("quiet")
+    name = profile.name
+    ctx = ProfileContext.build(frame, study, profile)
+    settings = {k: v for k, v in profile.__dict__.items() if k != "name"}
+    out = {"name": name, "profile": {**settings, "design_df": ctx.domain_df()}, "warnings": []}
+    with progress.step(f"{name}: Table 1"):
+        out["table1"] = table1.table1(ctx, study, exposure_group)
+    with progress.step(f"{name}: Tables 2-4"):
+        est = regressions.estimates(ctx, study)
+    out["estimates"] = est
+    out["warnings"].extend(fit_warnings(est))
+    out["warnings"].extend(_design_warnings(ctx, study, est))
+    with progress.step(f"{name}: smooth curves"):
+        curves = curves_mod.curves(ctx, study)
+    out["curves"] = curves
+    with progress.step(f"{name}: threshold effects and bootstrap"):
+        thr = thresholds.thresholds(ctx, study)
+    out["thresholds"] = thr
+    for t in thr:
+        for message in t["warnings"]:
+            out["warnings"].append({"where": f"{t['table']} {t['profile']} {t['outcome']} "
+                                             f"{t['group']['variable']}={t['group']['level']}",
+                                    "message": message})
+    for c in curves:
+        for message in c["warnings"]:
+            out["warnings"].append({"where": f"curves {c['profile']} {c['outcome']} by {c['by']}",
+                                    "message": message})
+    return out
+
+
+def assemble(doc: dict, sections: list[dict], scatter: dict, study: Study) -> dict:
+    """The analysis sections of the document from the shared part and each profile's
+    sections, in profile order (the same document whether profiles ran here or elsewhere)."""
+    for part in sections:
+        doc["profiles"][part["name"]] = part["profile"]
+        doc["table1"][part["name"]] = part["table1"]
+        doc["estimates"].extend(part["estimates"])
+        doc["curves"].extend(part["curves"])
+        doc["thresholds"].extend(part["thresholds"])
+        doc["warnings"].extend(part["warnings"])
+    doc["scatter"] = scatter
     doc["reproduction"] = reproduction.reproduction(study, doc["estimates"], doc["thresholds"])
     return doc
+
+
+def run_analyses(af: AnalysisFrame, study: Study, progress: Progress | None = None) -> dict:
+    """All analyses of the study in every profile, one after the other; the document's
+    analysis sections (`pipeline.analyse` runs the profiles in parallel processes)."""
+    progress = progress or Progress("quiet")
+    doc, frame, scatter = shared_sections(af, study)
+    sections = [profile_sections(frame, study, profile, af.exposure_group, progress) for profile in study.profiles]
+    return assemble(doc, sections, scatter, study)

@@ -21,7 +21,9 @@ matplotlibrc), a fixed `svg.hashsalt`, and no date or software stamp.
 No statistic is computed here; every number drawn is read from the document.
 
 Each figure is built in memory first (`draw_figures`: matplotlib `Figure` objects, written
-nowhere), then written (`render_figures`, or `Drawing.save`).
+nowhere), then written (`render_figures`, or `Drawing.save`). A figure reads only its own
+part of the document (`figure_inputs`), which is what the figure cache hashes
+(report/figure_cache.py); report/figure_files.py writes the files, drawn or cached.
 
 Example::
 
@@ -35,19 +37,19 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
-import signal
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from nhanes_study.outputs import safe_path
 from nhanes_study.report import format as fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+# matplotlib is imported when a figure is drawn, not with this module: a run whose figures
+# all come from the figure cache never loads it.
 
 DPI = 300
 FORMATS = ("png", "svg", "pdf")
@@ -101,10 +103,15 @@ class Drawing:
     figure: Figure
     series: tuple[Series, ...]
 
-    def save(self, out_dir: Path) -> "FigureFile":
-        """Write the figure in each format being written; the file record."""
-        return FigureFile(self.key, self.number, self.caption, self.profile, _save(self.figure, out_dir, self.key),
-                          self.series)
+    def save(self, out_dir: Path, formats: Iterable[str] = FORMATS) -> "FigureFile":
+        """Write the figure in each format of ``formats``; the file record."""
+        return FigureFile(self.key, self.number, self.caption, self.profile,
+                          _save(self.figure, Path(out_dir), self.key, formats), self.series)
+
+    def record(self) -> dict:
+        """What a figure file's record holds but its files (for the figure cache)."""
+        return {"key": self.key, "number": self.number, "caption": self.caption, "profile": self.profile,
+                "series": [s.__dict__ for s in self.series]}
 
 
 @dataclass(frozen=True)
@@ -167,19 +174,39 @@ def _panel_letter(i: int) -> str:
     return "abcdefghijklmnopqrstuvwxyz"[i]
 
 
-_FORMATS: tuple[str, ...] = FORMATS  # the formats being written, shared with forked workers
 _METADATA = {"png": PNG_METADATA, "svg": SVG_METADATA, "pdf": PDF_METADATA}
 
 
-def _save(fig: Figure, out_dir: Path, key: str) -> dict[str, Path]:
+def figure_bytes(fig: Figure, formats: Iterable[str] = FORMATS) -> dict[str, bytes]:
+    """The figure's file in each format asked, the same bytes whichever others are asked.
+
+    The layout is fixed once, before any format is drawn: the constrained layout is solved
+    with the PNG renderer at 300 dpi, then frozen (solving it again for each format costs
+    about as much as drawing, and the vector renderers would measure text slightly
+    differently, so the files would depend on which formats were asked)."""
+    import io
+
+    from matplotlib import cbook
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        with cbook._setattr_cm(fig, dpi=DPI):
+            engine.execute(fig)
+        fig.set_layout_engine("none")
+    out = {}
+    for kind in (k for k in FORMATS if k in set(formats)):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=kind, dpi=DPI, metadata=_METADATA[kind])
+        out[kind] = buffer.getvalue()
+    return out
+
+
+def _save(fig: Figure, out_dir: Path, key: str, formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     paths = {}
-    for i, kind in enumerate(k for k in FORMATS if k in _FORMATS):
+    for kind, data in figure_bytes(fig, formats).items():
         paths[kind] = safe_path(out_dir, f"{key}.{kind}")
-        fig.savefig(paths[kind], format=kind, dpi=DPI, metadata=_METADATA[kind])
-        if i == 0:
-            # The constrained layout is solved once (by the first draw) and then frozen:
-            # solving it again costs about as much as drawing, and gives the same positions.
-            fig.set_layout_engine("none")
+        paths[kind].write_bytes(data)
     return paths
 
 
@@ -195,6 +222,8 @@ def _held_at(doc: dict, model_name: str | None, by: str | None = None) -> str:
 
 
 def _new_figure(width: float, height: float, panels: int = 1) -> tuple[Figure, list]:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
     return fig, list(axes)
@@ -244,6 +273,8 @@ def _flowchart(doc: dict) -> Drawing:
     side = [f"Excluded: {textwrap.fill(s['label'], 40)}\n{_reader_rule(s)}n = {s['excluded']:,}" for s in steps]
 
     rows = len(main)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.0, 1.25 * rows + 0.4))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
@@ -347,6 +378,8 @@ def _small_multiples(doc: dict, curves: list[dict], levels: list[str],
     in faint grey. Panels share the exposure axis, and the outcome axis along a row."""
     exposure = doc["study"]["exposure"]
     columns = len(levels)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(2.1 * columns + 0.7, 2.3 * len(curves) + 0.5), layout="constrained")
     grid = fig.subplots(len(curves), columns, squeeze=False, sharex=True, sharey="row")
     drawn = []
@@ -420,30 +453,39 @@ def _jobs(doc: dict) -> list[tuple]:
     return jobs
 
 
-_DOC: dict | None = None  # the document being drawn, shared with forked workers
-_OUT_DIR: Path | None = None  # where the figures are written, shared with forked workers
-
-
-def _worker_signals() -> None:
-    """Ctrl-C reaches the whole process group: the parent stops the pool (terminate), the
-    workers themselves ignore SIGINT and die quietly on the pool's SIGTERM."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @contextlib.contextmanager
 def figure_style() -> Iterator[None]:
     """matplotlib's own defaults (not the user's matplotlibrc) plus ours, for the block only."""
+    import matplotlib
+
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
         matplotlib.rcParams.update(RC)
         yield
 
 
-def _draw(job: tuple) -> FigureFile:
-    function, args = job
+def figure_inputs(doc: dict, function, args: tuple) -> dict:
+    """Everything of the document one figure reads, and nothing else: the figure is drawn
+    from this alone (so this is what its cache key hashes)."""
+    study = doc["study"]
+    inputs = {"study": {k: study.get(k) for k in ("exposure", "outcomes", "cycles")},
+              "labels": doc.get("labels", {}), "models": doc.get("models", []),
+              "curve_colors": doc.get("curve_colors", {})}
+    if function is _flowchart:
+        inputs["flowchart"] = doc["flowchart"]
+    elif function is _overall:
+        outcome = args[1]
+        if outcome in doc.get("scatter", {}):
+            inputs["scatter"] = {outcome: doc["scatter"][outcome]}
+    return inputs
+
+
+def _draw(job: tuple) -> tuple[dict, dict[str, bytes]]:
+    """One figure drawn from its inputs: its record and its bytes in each format asked."""
+    function, args, inputs, formats = job
     with figure_style():
-        return function(_DOC, *args).save(_OUT_DIR)
+        drawing = function(inputs, *args)
+        return drawing.record(), figure_bytes(drawing.figure, formats)
 
 
 def draw_figures(doc: dict, keys: Iterable[str] | None = None) -> list[Drawing]:
@@ -458,7 +500,7 @@ def draw_figures(doc: dict, keys: Iterable[str] | None = None) -> list[Drawing]:
     with figure_style():
         for function, args in _jobs(doc):
             if wanted is None or _job_key(function, args) in wanted:
-                drawings.append(function(doc, *args))
+                drawings.append(function(figure_inputs(doc, function, args), *args))
     return drawings
 
 
@@ -475,28 +517,8 @@ def _job_key(function, args: tuple) -> str:
 
 
 def render_figures(doc: dict, out_dir: str | Path, workers: int | None = None,
-                   formats: tuple[str, ...] = FORMATS) -> list[FigureFile]:
-    """Draw every figure the document has data for; write each format of `formats` (PNG at
-    300 dpi, SVG, PDF; the report needs SVG) into out_dir.
+                   formats: tuple[str, ...] = FORMATS, cache=None) -> list[FigureFile]:
+    """Every figure of the document written into ``out_dir`` (see `figure_files.render_figures`)."""
+    from nhanes_study.report import figure_files
 
-    Figures are independent, so they are drawn by `workers` forked processes (default: one
-    per CPU, at most 4); each file is the same whichever process draws it.
-    """
-    global _DOC, _FORMATS, _OUT_DIR
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ValueError(f"figure formats must be some of {', '.join(FORMATS)}, not {', '.join(unknown) or 'none'}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = _jobs(doc)
-    if workers is None:
-        workers = min(4, os.cpu_count() or 1)
-    _DOC, _FORMATS, _OUT_DIR = doc, tuple(formats), out_dir
-    try:
-        if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(min(workers, len(jobs)),
-                                                          initializer=_worker_signals) as pool:
-                return pool.map(_draw, jobs, chunksize=1)
-        return [_draw(job) for job in jobs]
-    finally:
-        _DOC, _FORMATS, _OUT_DIR = None, FORMATS, None
+    return figure_files.render_figures(doc, out_dir, workers=workers, formats=formats, cache=cache)
