@@ -295,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     except NhanesStudyError as exc:
         print(f"nhanes-study: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # the reader of our output went away (`... | head`): nothing to say
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # no real stdout (captured in tests)
+            pass
+        return 0
     except KeyboardInterrupt:
         kept = "; the output folder was left as it was" if args.command == "run" else ""
         print(f"nhanes-study: interrupted{kept}", file=sys.stderr)
