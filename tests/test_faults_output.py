@@ -94,6 +94,27 @@ def test_folder_of_an_older_version_without_manifest(proj, capsys):
     assert set(outputs.read_manifest(out)) == set(proj["before"]) - {outputs.MANIFEST}
 
 
+def _tables_written_afresh(proj):
+    """Empty the table cache, so that the run writes its table files (the fault's writer)."""
+    shutil.rmtree(proj["cache"] / "tables", ignore_errors=True)
+
+
+def test_disk_full_while_copying_cached_tables_leaves_out_intact(proj, capsys, monkeypatch):
+    from nhanes_study.report import table_cache
+
+    assert list((proj["cache"] / "tables").glob("*.tables")), "the earlier run stored its table files"
+    real = table_cache.safe_path
+
+    def full_below(folder, *parts):
+        path = real(folder, *parts)
+        if parts[-1] == "tables.docx":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return path
+
+    monkeypatch.setattr(table_cache, "safe_path", full_below)
+    fails(proj, capsys, 5, "No space left on device", f"{proj['out']} was left as it was", "free some disk space")
+
+
 @pytest.mark.parametrize("writer", ["write_docx", "write_results"])
 def test_disk_full_in_a_writer_leaves_out_intact(proj, capsys, monkeypatch, writer):
     def full(*args, **kwargs):
@@ -103,6 +124,7 @@ def test_disk_full_in_a_writer_leaves_out_intact(proj, capsys, monkeypatch, writ
 
     target = writers if writer == "write_docx" else pipeline.results
     monkeypatch.setattr(target, writer, full)
+    _tables_written_afresh(proj)
     fails(proj, capsys, 5, "No space left on device", f"{proj['out']} was left as it was", "free some disk space")
 
 
@@ -117,6 +139,7 @@ def test_half_written_file_then_failure_leaves_out_intact(proj, capsys, monkeypa
         raise OSError(errno.EIO, "Input/output error", str(path))
 
     monkeypatch.setattr(writers, "write_xlsx", half)
+    _tables_written_afresh(proj)
     fails(proj, capsys, 5, "Input/output error", "tables.xlsx")
     assert real is not half
 

@@ -185,7 +185,8 @@ def figure_formats_written(asked: tuple[str, ...] | None) -> tuple[str, ...]:
 
 def render_outputs(document: dict, out_dir: Path, progress: Progress | None = None,
                    figure_formats: tuple[str, ...] | None = None, cache_dir: Path | None = None) -> dict:
-    """Every rendering of the results document: tables (CSV/XLSX/DOCX), figures (the formats
+    """Every rendering of the results document: tables (CSV/XLSX/DOCX; unchanged ones copied
+    from the table cache of ``cache_dir``), figures (the formats
     asked, SVG always; unchanged figures copied from the figure cache of ``cache_dir``),
     report.html, then OUT/run.json; returns the run information both show.
 
@@ -194,12 +195,12 @@ def render_outputs(document: dict, out_dir: Path, progress: Progress | None = No
     from nhanes_study.report.figure_cache import FigureCache
     from nhanes_study.report.figure_files import render_figures
     from nhanes_study.report.html import write_report
-    from nhanes_study.report.tables import write_tables
+    from nhanes_study.report.table_cache import TableCache, write_tables_cached
 
     formats = figure_formats_written(figure_formats)
     progress = progress or Progress("quiet")
     with progress.step("tables and figures"):
-        write_tables(document, out_dir / "tables")
+        write_tables_cached(document, out_dir / "tables", TableCache.under(cache_dir))
         figures = render_figures(document, out_dir / "figures", formats=formats, cache=FigureCache.under(cache_dir))
     run_info = {"seconds": round(progress.elapsed, 1), "steps": [[n, round(t, 3)] for n, t in progress.timings]}
     with progress.step("report"):
