@@ -340,3 +340,21 @@ def test_ctrl_c_during_the_swap_is_ignored_and_the_run_completes(proj, capsys, m
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C works again after the swap
         os.kill(os.getpid(), signal.SIGINT)
         __import__("time").sleep(1)
+
+
+def test_the_command_ends_at_once_after_a_run_with_its_output_flushed(proj):
+    """`nhanes-study run` (cli.entry) skips the interpreter's teardown after a completed run:
+    exit 0, its last line printed, OUT complete; a failed run exits with its own code."""
+    import sys
+
+    args = [a for a in fs.run_args(proj) if a != "--quiet"]
+    cmd = [sys.executable, "-c", "from nhanes_study.cli import entry; entry()", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.rstrip().splitlines()[-1].endswith(" s") and "results.json" in done.stderr
+    assert set(fs.snapshot(proj["out"])) == set(proj["before"])
+    assert fs.leftovers(proj["out"]) == []
+    target = proj["root"] / "afile"
+    target.write_text("x")
+    failed = subprocess.run([*cmd[:3], *fs.run_args(proj, target)[:-1]], capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 5 and "is an existing file" in failed.stderr

@@ -227,6 +227,8 @@ def _cmd_run(args) -> int:
     progress.message(f"{flow['start']:,} participants -> cohort of {flow['final']:,}; "
                      f"wrote {args.out / 'results.json'} in {progress.elapsed:.1f} s",
                      results=str(args.out / "results.json"))
+    global _RUN_COMPLETE
+    _RUN_COMPLETE = True
     return 0
 
 
@@ -314,6 +316,30 @@ def main(argv: list[str] | None = None) -> int:
         _on_sigterm(previous)
 
 
+_RUN_COMPLETE = False  # set by a run whose output folder is written and swapped in
+
+
+def entry() -> None:
+    """The `nhanes-study` command: `main`, then exit.
+
+    After a completed run, nothing is left to do but tear the interpreter down (0.2-0.3 s of
+    a 3 s run: freeing pandas, pyarrow and matplotlib); the process then ends at once, its
+    output flushed, unless something registered an exit handler. Every other outcome
+    (errors, interrupts, the other commands) exits the usual way."""
+    import atexit
+
+    code = main()
+    handlers = getattr(atexit, "_ncallbacks", lambda: 1)()
+    if _RUN_COMPLETE and code == 0 and handlers == 0:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(code)
+        os._exit(0)
+    sys.exit(code)
+
+
 def _on_sigterm(handler):
     try:
         return signal.signal(signal.SIGTERM, handler)
@@ -326,4 +352,4 @@ def _terminate(signum, frame):  # SIGTERM stops a run as Ctrl-C does: cleanly, e
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
