@@ -125,3 +125,10 @@ def test_an_unwritable_cache_only_costs_speed(tmp_path, counted):
     write_tables_cached(doc, tmp_path / "one", TableCache(tmp_path / "cache"))
     write_tables_cached(doc, tmp_path / "two", TableCache(tmp_path / "cache"))
     assert len(counted) == 2 and (tmp_path / "two" / "tables.xlsx").is_file()
+
+
+def test_the_key_from_results_json_text_is_the_key_from_the_document():
+    from nhanes_study.results import dumps
+
+    doc = results_document()
+    assert table_cache.tables_key(doc, dumps(doc)) == table_cache.tables_key(doc)

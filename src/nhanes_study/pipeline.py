@@ -170,9 +170,11 @@ def write_outputs(document: dict, folder: Path, render: bool, progress: Progress
                   figure_formats: tuple[str, ...] | None = None, cache_dir: Path | None = None) -> None:
     """Write a run into ``folder`` (the output folder's staging folder): results.json, then,
     when ``render``, its renderings and run.json (the run's time and steps, from ``progress``)."""
-    results.write_results(document, folder / "results.json")
+    text = results.dumps(document)
+    results.write_results(document, folder / "results.json", text=text)
     if render:
-        render_outputs(document, folder, progress, figure_formats=figure_formats, cache_dir=cache_dir)
+        render_outputs(document, folder, progress, figure_formats=figure_formats, cache_dir=cache_dir,
+                       document_text=text)
 
 
 def figure_formats_written(asked: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -184,11 +186,14 @@ def figure_formats_written(asked: tuple[str, ...] | None) -> tuple[str, ...]:
 
 
 def render_outputs(document: dict, out_dir: Path, progress: Progress | None = None,
-                   figure_formats: tuple[str, ...] | None = None, cache_dir: Path | None = None) -> dict:
+                   figure_formats: tuple[str, ...] | None = None, cache_dir: Path | None = None,
+                   document_text: str | None = None) -> dict:
     """Every rendering of the results document: tables (CSV/XLSX/DOCX; unchanged ones copied
     from the table cache of ``cache_dir``), figures (the formats
     asked, SVG always; unchanged figures copied from the figure cache of ``cache_dir``),
     report.html, then OUT/run.json; returns the run information both show.
+    ``document_text``: the document's `results.dumps`, when the caller has it (it keys the
+    table cache).
 
     Its `seconds` is the run's total time with the tables and figures rendered (all of the
     run but writing the page that prints it, a fraction of a second)."""
@@ -200,7 +205,7 @@ def render_outputs(document: dict, out_dir: Path, progress: Progress | None = No
     formats = figure_formats_written(figure_formats)
     progress = progress or Progress("quiet")
     with progress.step("tables and figures"):
-        write_tables_cached(document, out_dir / "tables", TableCache.under(cache_dir))
+        write_tables_cached(document, out_dir / "tables", TableCache.under(cache_dir), document_text)
         figures = render_figures(document, out_dir / "figures", formats=formats, cache=FigureCache.under(cache_dir))
     run_info = {"seconds": round(progress.elapsed, 1), "steps": [[n, round(t, 3)] for n, t in progress.timings]}
     with progress.step("report"):

@@ -57,11 +57,12 @@ def dumps(document: dict) -> str:
     return json.dumps(plain(document), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_results(document: dict, path: Path) -> Path:
-    """Write the document atomically (a reader never sees a half-written file)."""
+def write_results(document: dict, path: Path, text: str | None = None) -> Path:
+    """Write the document atomically (a reader never sees a half-written file); ``text``:
+    its `dumps`, when the caller has it already."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(document), encoding="utf-8")
+    tmp.write_text(dumps(document) if text is None else text, encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -51,11 +51,13 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def tables_key(doc: dict) -> str:
-    """The key of a document's table files: the document and the code that renders it."""
-    from nhanes_study.results import plain
+def tables_key(doc: dict, text: str | None = None) -> str:
+    """The key of a document's table files: the document (as results.json holds it:
+    ``text``, its `results.dumps`, when the caller has it) and the code that renders it."""
+    from nhanes_study.results import dumps
 
-    text = json.dumps(plain(doc), sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    if text is None:
+        text = dumps(doc)
     h = hashlib.sha256(code_fingerprint().encode() + b"\0")
     h.update(text.encode("utf-8"))
     return h.hexdigest()
@@ -147,16 +149,18 @@ class TableCache:
             path.unlink(missing_ok=True)
 
 
-def write_tables_cached(doc: dict, out_dir: str | Path, cache: TableCache | None) -> list[Path]:
+def write_tables_cached(doc: dict, out_dir: str | Path, cache: TableCache | None,
+                        text: str | None = None) -> list[Path]:
     """Every table file of ``doc`` under ``out_dir`` (`report.writers.write_tables`), copied
     from ``cache`` when the document and the rendering code are unchanged, else written and
-    stored there."""
+    stored there. ``text``: the document's `results.dumps` (results.json), when the caller
+    has it."""
     from nhanes_study.report.tables import write_tables
 
     out_dir = Path(out_dir)
     if cache is None:
         return write_tables(doc, out_dir)
-    key = tables_key(doc)
+    key = tables_key(doc, text)
     files = cache.load(key)
     if files is None:
         paths = write_tables(doc, out_dir)
