@@ -77,7 +77,9 @@ def test_a_changed_document_or_code_is_a_miss(tmp_path, counted, monkeypatch):
     assert len(counted) == 2
     table_cache.code_fingerprint.cache_clear()
     monkeypatch.setattr(table_cache, "PACKAGES", table_cache.PACKAGES + ("a-new-writer",))
-    monkeypatch.setattr(table_cache.metadata, "version", lambda name: "9.9")
+    from nhanes_study.report import checked_entries
+
+    monkeypatch.setattr(checked_entries.metadata, "version", lambda name: "9.9")
     try:
         assert table_cache.tables_key(doc) != table_cache.tables_key(changed)
         write_tables_cached(doc, tmp_path / "three", cache)

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
-ENTRY_HASH = 16  # hex digits of the entry's own SHA-256 kept in its name
+from nhanes_study.report.checked_entries import CheckedEntries
+from nhanes_study.report.checked_entries import code_fingerprint as fingerprint
+
 MAX_BYTES = 256 * 1024 * 1024
 CODE_MODULES = ("figures.py", "format.py")  # beside this file: what draws and words a figure
 
@@ -36,17 +36,8 @@ CODE_MODULES = ("figures.py", "format.py")  # beside this file: what draws and w
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The drawing code and the libraries that turn it into bytes."""
-    h = hashlib.sha256()
     here = Path(__file__).parent
-    for name in CODE_MODULES:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
-    for package in ("matplotlib", "numpy", "pillow"):
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "-"
-        h.update(f"{package}={version}\0".encode())
-    return h.hexdigest()
+    return fingerprint([(name, here / name) for name in CODE_MODULES], ("matplotlib", "numpy", "pillow"))
 
 
 def figure_key(kind: str, inputs: dict) -> str:
@@ -72,7 +63,8 @@ class FigureCache:
     """Drawn figures under ``folder/figures``, verified when read."""
 
     def __init__(self, folder: str | Path):
-        self.folder = Path(folder) / "figures"
+        self.entries = CheckedEntries(Path(folder) / "figures")
+        self.folder = self.entries.folder
         self._stored = False
 
     @classmethod
@@ -84,21 +76,7 @@ class FigureCache:
 
     def load(self, key: str, kind: str) -> bytes | None:
         """The entry's bytes, or None when absent or when no entry matches its checksum."""
-        if not self.folder.is_dir():
-            return None
-        for path in sorted(self.folder.glob(f"{key}-*.{kind}")):
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            if hashlib.sha256(data).hexdigest()[:ENTRY_HASH] == path.stem.rsplit("-", 1)[-1]:
-                try:
-                    os.utime(path)  # used now: kept longest when the folder is trimmed
-                except OSError:
-                    pass
-                return data
-            path.unlink(missing_ok=True)  # damaged: drawn again and stored afresh
-        return None
+        return self.entries.read(key, kind)
 
     def load_figure(self, key: str, formats) -> tuple[dict, dict[str, bytes]] | None:
         """A whole figure (its record and each format's bytes), or None if any part is missing."""
@@ -115,21 +93,9 @@ class FigureCache:
 
     def store(self, key: str, kind: str, data: bytes) -> Path | None:
         """Write one entry atomically; None when it could not be written."""
-        path = self.folder / f"{key}-{hashlib.sha256(data).hexdigest()[:ENTRY_HASH]}.{kind}"
-        if path.exists():
-            return path
-        tmp = self.folder / f".{key[:16]}.{kind}.{os.getpid()}.tmp"
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-            self._stored = True
-            return path
-        except OSError:
-            return None
-        finally:
-            tmp.unlink(missing_ok=True)
+        path = self.entries.write(key, kind, data)
+        self._stored = self._stored or path is not None
+        return path
 
     def store_figure(self, key: str, meta: dict, files: dict[str, bytes]) -> None:
         for kind, data in files.items():
@@ -138,14 +104,11 @@ class FigureCache:
 
     def trim(self, max_bytes: int = MAX_BYTES) -> None:
         """Delete the least recently used entries (and stale temporary files) above ``max_bytes``."""
-        if not self._stored or not self.folder.is_dir():
+        if not self._stored:
             return
-        try:
-            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.folder.iterdir() if p.is_file()]
-        except OSError:
-            return
+        entries = self.entries.files_by_age()
         total = sum(size for _, size, _ in entries)
-        for _, size, path in sorted(entries, key=lambda e: e[0]):
+        for _, size, path in entries:
             if total <= max_bytes:
                 break
             path.unlink(missing_ok=True)

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
 from nhanes_study.outputs import safe_path
+from nhanes_study.report.checked_entries import CheckedEntries
+from nhanes_study.report.checked_entries import code_fingerprint as fingerprint
 
-ENTRY_HASH = 16  # hex digits of the entry's own SHA-256 kept in its name
 KEEP = 8         # entries kept (the most recently used)
 PACKAGES = ("nhanes-study", "openpyxl", "python-docx", "pandas", "numpy", "matplotlib")
 
@@ -38,17 +37,8 @@ PACKAGES = ("nhanes-study", "openpyxl", "python-docx", "pandas", "numpy", "matpl
 def code_fingerprint() -> str:
     """The rendering code (every module of report/ and report/writers/) and its libraries."""
     here = Path(__file__).parent
-    h = hashlib.sha256()
     files = sorted([*here.glob("*.py"), *(here / "writers").glob("*.py")]) + [here.parent / "nhanes" / "cycles.py"]
-    for path in files:
-        h.update(path.relative_to(here.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    for package in PACKAGES:
-        try:
-            version = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            version = "-"
-        h.update(f"{package}={version}\0".encode())
-    return h.hexdigest()
+    return fingerprint([(path.relative_to(here.parent).as_posix(), path) for path in files], PACKAGES)
 
 
 def tables_key(doc: dict, text: str | None = None) -> str:
@@ -89,7 +79,8 @@ class TableCache:
     """The table files of runs under ``folder/tables``, verified when read."""
 
     def __init__(self, folder: str | Path):
-        self.folder = Path(folder) / "tables"
+        self.entries = CheckedEntries(Path(folder) / "tables")
+        self.folder = self.entries.folder
 
     @classmethod
     def under(cls, cache_dir: str | Path | None) -> "TableCache":
@@ -100,52 +91,19 @@ class TableCache:
 
     def load(self, key: str) -> list[tuple[str, bytes]] | None:
         """The entry's files (relative path, bytes), or None when absent or damaged."""
-        if not self.folder.is_dir():
-            return None
-        for path in sorted(self.folder.glob(f"{key}-*.tables")):
-            try:
-                data = path.read_bytes()
-            except OSError:
-                continue
-            if hashlib.sha256(data).hexdigest()[:ENTRY_HASH] == path.stem.rsplit("-", 1)[-1]:
-                try:
-                    files = _unpack(data)
-                except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                    files = None
-                if files is not None:
-                    try:
-                        os.utime(path)  # used now: kept longest when the folder is trimmed
-                    except OSError:
-                        pass
-                    return files
-            path.unlink(missing_ok=True)  # damaged: written afresh and stored again
-        return None
+        return self.entries.read(key, "tables", parse=_unpack)
 
     def store(self, key: str, data: bytes) -> Path | None:
         """Write one entry atomically; None when it could not be written."""
-        path = self.folder / f"{key}-{hashlib.sha256(data).hexdigest()[:ENTRY_HASH]}.tables"
-        if path.exists():
-            return path
-        tmp = self.folder / f".{key[:16]}.{os.getpid()}.tmp"
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            return None
-        finally:
-            tmp.unlink(missing_ok=True)
-        self.trim()
+        path = self.entries.write(key, "tables", data)
+        if path is not None:
+            self.trim()
         return path
 
     def trim(self, keep: int = KEEP) -> None:
         """Delete all but the ``keep`` entries used most recently (and stale temporary files)."""
-        try:
-            entries = sorted((p.stat().st_mtime, p) for p in self.folder.iterdir() if p.is_file())
-        except OSError:
-            return
-        for _, path in entries[:-keep] if len(entries) > keep else []:
+        entries = self.entries.files_by_age()
+        for _, _, path in entries[:-keep] if len(entries) > keep else []:
             path.unlink(missing_ok=True)
 
 
