@@ -170,6 +170,50 @@ def test_replicates_missing_a_rare_covariate_level_still_give_k():
     assert boot.succeeded == 200
 
 
+def test_replicates_with_aliased_covariates_take_the_pseudo_inverse():
+    """Two rare dummies held by the same rows are equal in every replicate that holds those
+    rows (aliased, not absent) and constant in the others: both kinds of replicate give the
+    K of a search on their rows with one copy of the column (and none when absent)."""
+    y, x, z, w = kinked(n=300, seed=6)
+    rare = np.zeros(300)
+    rare[[11, 120, 250]] = 1.0
+    zz = np.column_stack([z, rare, rare])
+    data = th._prepare(y, x, zz[:, :-1], w)
+    _, mult, fac, _ = th._draws(data, replicates=60, seed=8, strata=None, psu=None, scheme="rows")
+    K, _ = th._replicate_k(y, x, zz, w, mult, fac)
+    held = 0
+    for b in range(60):
+        m = mult[b].astype(int)
+        keep = np.repeat(np.arange(x.size), m)
+        cols = zz[keep][:, :-1]
+        present = cols.std(axis=0) > 0
+        held += int(present[-1])
+        s = threshold_search(y[keep], x[keep], cols[:, present], w[keep])
+        assert K[b] == s.turning_point, b
+    assert 0 < held < 60  # both cases happened
+
+
+def test_gram_solve_equals_the_pseudo_inverse_on_the_fixed_part():
+    """The plain inverse (absent columns dropped) and the pseudo-inverse give the same
+    projections of the hinge cross-products, replicate by replicate."""
+    rng = np.random.default_rng(1)
+    n, p, b = 40, 6, 30
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 2)), np.zeros(n)])
+    X[:3, -1] = 1.0  # a rare level
+    v = rng.exponential(size=(b, n))
+    v[: b // 2, :3] = 0.0  # absent from half of the replicates
+    Xc = X - X.mean(axis=0)
+    G = np.einsum("bi,ip,iq->bpq", v, Xc, Xc)
+    rhs = np.einsum("bi,ip,ik->bpk", v, Xc, rng.normal(size=(n, 4)))
+    absent = np.zeros((b, p), bool)
+    absent[: b // 2, -1] = True
+    sol, ok = threshold_bootstrap._solve_gram(G, rhs, absent)
+    ref, ok_ref = threshold_bootstrap._pinv_solve(G, rhs)
+    assert ok.all() and ok_ref.all()
+    np.testing.assert_allclose(np.einsum("bpk,bpq->bqk", rhs, sol),
+                               np.einsum("bpk,bpq->bqk", rhs, ref), rtol=1e-9, atol=0)
+
+
 def test_psu_resampling_keeps_strata():
     _, _, _, _, strata, psu = design(n_strata=10, psu_per=3)
     mult, fac, singletons = th._psu_factors(strata, psu, 100, np.random.default_rng(0))

@@ -44,6 +44,54 @@ def _psu_factors(strata, psu, B, rng, rows=None):
     return counts[:, row_psu], factors[:, row_psu], singletons
 
 
+def _pinv_solve(G, rhs):
+    """G+ rhs through the eigen-decomposition: eigenvalues below 1e-11 of the largest are
+    dropped (the fixed part is then the span of the columns present, as glm aliases)."""
+    evals, evecs = np.linalg.eigh(G)
+    top = evals[:, -1:]
+    keep = evals > np.maximum(top, 0) * 1e-11
+    inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
+    return evecs @ (inv[:, :, None] * (np.swapaxes(evecs, 1, 2) @ rhs)), top[:, 0] > 0
+
+
+def _solve_gram(G, rhs, absent):
+    """G+ rhs for a stack of Gram matrices of the fixed part, and whether G is non-zero.
+
+    A replicate may miss every row of a rare covariate level: that column is then constant
+    on its rows (`absent`), a multiple of the intercept there, and G singular. As glm does
+    (an aliased column gets NA and the fit goes on), the fixed part is the span of the
+    columns present, so that replicate still gives its K instead of being thrown away
+    (which would bias the CI). Dropping the absent columns leaves that span, hence every
+    projection below, unchanged, and most reduced G are then far from singular: for those
+    the plain inverse is the pseudo-inverse, and five times cheaper than the
+    eigen-decomposition. It is used only where that is proven: the smallest eigenvalue is
+    at least 1/||G^-1||_F and the largest at most ||G||_F, so ||G||_F ||G^-1||_F < 1e8 puts
+    every eigenvalue above 1e-8 of the largest, far from the 1e-11 at which the
+    pseudo-inverse drops one. Any other replicate (another aliasing) goes through the
+    pseudo-inverse of its whole G.
+    """
+    if absent.any():
+        keep = ~absent
+        Gr = G * (keep[:, :, None] & keep[:, None, :])
+        i = np.arange(G.shape[1])
+        Gr[:, i, i] += absent * G[:, :1, 0]  # a unit of the intercept's scale
+        rhs_r = rhs * keep[:, :, None]
+    else:
+        Gr, rhs_r = G, rhs
+    try:
+        Ginv = np.linalg.inv(Gr)
+    except np.linalg.LinAlgError:  # an exactly singular one: the whole stack the slow way
+        return _pinv_solve(G, rhs)
+    cond2 = np.einsum("bij,bij->b", Gr, Gr) * np.einsum("bij,bij->b", Ginv, Ginv)
+    good = np.isfinite(cond2) & (cond2 < 1e16)
+    sol = Ginv @ rhs_r
+    ok = good.copy()
+    if not good.all():
+        slow = ~good
+        sol[slow], ok[slow] = _pinv_solve(G[slow], rhs[slow])
+    return sol, ok
+
+
 def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_000):
     """The exact search repeated for every replicate at once.
 
@@ -67,13 +115,21 @@ def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_00
         Zc = Zc / np.where(scale > 0, scale, 1.0)
     X = np.column_stack([np.ones(n), Zc, xc])  # fixed part
     p = X.shape[1]
+    # A covariate constant on a replicate's rows (a rare level the replicate missed) is a
+    # multiple of the intercept there: counting, per replicate, the rows that differ from
+    # the column's minimum and from its maximum finds those columns.
+    nz = Z.shape[1] if Z.size else 0
+    differs = (np.column_stack([Z != Z.min(axis=0), Z != Z.max(axis=0)]).astype(float)
+               if nz else np.zeros((n, 0)))
     iu, ju = np.triu_indices(p)
     gram_feats = X[:, iu] * X[:, ju]  # n x p(p+1)/2
     # per-row features whose sums over {x > K} build the hinge cross-products
     feats = np.column_stack([X, X * xc[:, None], y, xc * y])  # n x (2p + 2)
     K = np.full(B, np.nan)
     edge = np.zeros(B, bool)
-    step = max(1, int(chunk_elems // max(n * feats.shape[1], 1)))
+    ends = np.append(start[1:], n)
+    F = feats.shape[1]
+    step = max(1, int(chunk_elems // max(U * F, 1)))
     for s in range(0, B, step):
         sl = slice(s, min(B, s + step))
         m, v = mult[sl], w[None, :] * fac[sl]
@@ -84,10 +140,11 @@ def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_00
         G[:, iu, ju] = g
         G[:, ju, iu] = g
         c = v @ (X * y[:, None])
-        # sums of v * feature by distinct x, then over x > u_k (suffix sums, strict)
-        S = np.add.reduceat(v[:, :, None] * feats[None, :, :], start, axis=1)  # b x U x F
-        T = np.zeros_like(S)
-        T[:, :-1] = np.cumsum(S[:, ::-1], axis=1)[:, ::-1][:, 1:]
+        # sums of v * feature over x > u_k (strict): by distinct x, then suffix sums
+        T = np.empty((b, U, F))
+        T[:, U - 1] = 0.0
+        for k in range(U - 1, 0, -1):
+            np.add(T[:, k], v[:, start[k]:ends[k]] @ feats[start[k]:ends[k]], out=T[:, k - 1])
         T0, T1 = T[:, :, :p], T[:, :, p:2 * p]  # sum v X, sum v X x   (over x > u_k)
         Ty, Txy = T[:, :, 2 * p], T[:, :, 2 * p + 1]
         gk = T1 - uc[None, :, None] * T0  # X'V h_k            b x U x p
@@ -95,17 +152,10 @@ def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_00
         hh = Sxx - 2 * uc[None, :] * Sx + uc[None, :] ** 2 * S1  # h'Vh
         hy = Txy - uc[None, :] * Ty  # h'Vy
         rhs = np.concatenate([c[:, :, None], np.transpose(gk, (0, 2, 1))], axis=2)
-        # A replicate may miss every row of a rare covariate level: its column is then zero
-        # and G singular. As glm does (an aliased column gets NA and the fit goes on), the
-        # fixed part is the span of the columns present: solve through the pseudo-inverse
-        # of G (eigenvalues below 1e-11 of the largest dropped), so that replicate still
-        # gives its K instead of being thrown away (which would bias the CI).
-        evals, evecs = np.linalg.eigh(G)
-        top = evals[:, -1:]
-        okG = top[:, 0] > 0
-        keep = evals > np.maximum(top, 0) * 1e-11
-        inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
-        sol = evecs @ (inv[:, :, None] * (np.swapaxes(evecs, 1, 2) @ rhs))
+        held = (v > 0).astype(float) @ differs  # b x 2 nz, exact counts
+        absent = np.zeros((b, p), bool)
+        absent[:, 1:1 + nz] = (held[:, :nz] == 0) | (held[:, nz:] == 0)
+        sol, okG = _solve_gram(G, rhs, absent)
         beta, Ginv_g = sol[:, :, 0], sol[:, :, 1:]  # b x p, b x p x U
         d = hh - np.einsum("bkp,bpk->bk", gk, Ginv_g)
         q = hy - np.einsum("bkp,bp->bk", gk, beta)
