@@ -92,7 +92,7 @@ def _solve_gram(G, rhs, absent):
     return sol, ok
 
 
-def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=2_000_000):
+def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=500_000):
     """The exact search repeated for every replicate at once.
 
     Replicate b has integer multiplicities mult[b] (which rows it holds, and how often:
