@@ -15,8 +15,10 @@ and peak memory come from the child's resource usage (os.wait4). Printed:
   process, wall time from outside, and its parts), and the ratio R / Python (warm median);
 - a scaling table: bootstrap replicates 1k/2k/4k, outcomes 2/4/8 (extra outcomes are
   transformed copies of the BMD variables in a generated study file), cycles 3/4
-  (2013-2018, then 2011-2018 across two data folders), one warm run each, time and peak
-  memory.
+  (2013-2018, then 2011-2018 across two data folders: the study's whole-body DXA table
+  does not exist for 2007-2010), and cycles 3/6 of the demonstration study
+  studies/examples/hgb_hba1c_2003_2020.toml (2013-2018, then 2007-2018), one warm run
+  each, time and peak memory.
 
 The machine is shared: the load average is printed at the start and end of each part, and
 the numbers are only as quiet as the machine was.
@@ -40,6 +42,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "nhanes"
 STUDY = REPO / "studies" / "hgb_bmd.toml"
+DEMONSTRATION = REPO / "studies" / "examples" / "hgb_hba1c_2003_2020.toml"
+CYCLES_2007_2018 = ["2007-2008", "2009-2010", "2011-2012", "2013-2014", "2015-2016", "2017-2018"]
 
 
 def load() -> str:
@@ -173,17 +177,35 @@ def study_variant(tmp: Path, replicates: int = 1000, outcomes: int = 2, cycles: 
     return path
 
 
+def demonstration_variant(tmp: Path, cycles: int) -> Path:
+    """The demonstration study over the last 3 or 6 two-year cycles to 2017-2018."""
+    text = DEMONSTRATION.read_text()
+    text, n = re.subn(r"^cycles = \[[^\]]*\]", "cycles = " + json.dumps(CYCLES_2007_2018[-cycles:]), text,
+                      flags=re.MULTILINE)
+    if n != 1:
+        raise RuntimeError(f"{DEMONSTRATION}: no cycles line to replace")
+    path = tmp / f"demonstration-c{cycles}.toml"
+    path.write_text(text)
+    return path
+
+
 def scaling(tmp: Path):
     """(label, warm run) of each configuration, as each finishes."""
-    configs = [("replicates 1,000 (reference)", {}), ("replicates 2,000", {"replicates": 2000}),
-               ("replicates 4,000", {"replicates": 4000}), ("outcomes 4", {"outcomes": 4}),
-               ("outcomes 8", {"outcomes": 8}), ("cycles 4 (2011-2018)", {"cycles": 4})]
+    both = [SHARED / "2001-2012", SHARED / "2013-2018"]
+    configs = [("replicates 1,000 (reference)", study_variant(tmp), [SHARED / "2013-2018"]),
+               ("replicates 2,000", study_variant(tmp, replicates=2000), [SHARED / "2013-2018"]),
+               ("replicates 4,000", study_variant(tmp, replicates=4000), [SHARED / "2013-2018"]),
+               ("outcomes 4", study_variant(tmp, outcomes=4), [SHARED / "2013-2018"]),
+               ("outcomes 8", study_variant(tmp, outcomes=8), [SHARED / "2013-2018"]),
+               ("cycles 4 (2011-2018)", study_variant(tmp, cycles=4), both),
+               ("demonstration, 3 cycles", demonstration_variant(tmp, 3), both),
+               ("demonstration, 6 cycles", demonstration_variant(tmp, 6), both)]
     cache = tmp / "scaling-cache"
-    for label, kw in configs:
-        study = study_variant(tmp, **kw)
-        data = [SHARED / "2013-2018"] if kw.get("cycles", 3) == 3 else [SHARED / "2001-2012", SHARED / "2013-2018"]
+    for label, study, data in configs:
         run_cli(study, data, cache, tmp / "out")  # fills the cache for this selection
-        yield label, run_cli(study, data, cache, tmp / "out")
+        run = run_cli(study, data, cache, tmp / "out")
+        run["cohort"] = json.loads((tmp / "out" / "results.json").read_text())["flowchart"]["final"]
+        yield label, run
 
 
 def main(argv=None) -> None:
@@ -220,9 +242,10 @@ def main(argv=None) -> None:
                 print(f"  after R: {load()}", flush=True)
         if not args.no_scaling:
             print("scaling (one warm process each; wall and CPU seconds, peak memory)")
-            print(f"  {'work':<30} {'wall':>7} {'CPU':>7} {'peak MB':>8}")
+            print(f"  {'work':<30} {'cohort':>7} {'wall':>7} {'CPU':>7} {'peak MB':>8}")
             for label, run in scaling(tmp):
-                print(f"  {label:<30} {run['wall']:7.2f} {run['cpu']:7.2f} {run['peak_mb']:8.0f}", flush=True)
+                print(f"  {label:<30} {run['cohort']:7,d} {run['wall']:7.2f} {run['cpu']:7.2f} "
+                      f"{run['peak_mb']:8.0f}", flush=True)
             print(f"  after scaling: {load()}")
 
 
