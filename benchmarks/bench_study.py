@@ -178,12 +178,17 @@ def study_variant(tmp: Path, replicates: int = 1000, outcomes: int = 2, cycles: 
 
 
 def demonstration_variant(tmp: Path, cycles: int) -> Path:
-    """The demonstration study over the last 3 or 6 two-year cycles to 2017-2018."""
+    """The demonstration study over the last 3 or 6 two-year cycles to 2017-2018, with
+    curves and a threshold analysis (in women, 1,000 bootstrap replicates) added."""
     text = DEMONSTRATION.read_text()
     text, n = re.subn(r"^cycles = \[[^\]]*\]", "cycles = " + json.dumps(CYCLES_2007_2018[-cycles:]), text,
                       flags=re.MULTILINE)
     if n != 1:
         raise RuntimeError(f"{DEMONSTRATION}: no cycles line to replace")
+    # the analyses the study file leaves out, as the reference study has them
+    text += ('\n[curves]\nmodel = "Model 2"\nby = ["sex", "race"]\n'
+             '\n[[thresholds]]\nvariable = "sex"\nlevel = "Female"\noutcomes = ["hba1c"]\n'
+             'model = "Model 2"\nbootstrap_replicates = 1000\n')
     path = tmp / f"demonstration-c{cycles}.toml"
     path.write_text(text)
     return path

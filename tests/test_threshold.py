@@ -214,6 +214,31 @@ def test_gram_solve_equals_the_pseudo_inverse_on_the_fixed_part():
                                np.einsum("bpk,bpq->bqk", rhs, ref), rtol=1e-9, atol=0)
 
 
+@pytest.mark.parametrize("scheme", ["rows", "psu"])
+def test_replicates_drawn_block_by_block_are_the_replicates_drawn_at_once(scheme):
+    """The search takes its replicates a block at a time (no (B, n) array held whole): the
+    K's are those of the same replicates drawn all at once, whatever the block size."""
+    y, x, z, w, strata, psu = design()
+    data = th._prepare(y, x, z, w)
+    _, mult, fac, _ = th._draws(data, replicates=90, seed=21, strata=strata, psu=psu, scheme=scheme)
+    K_all, edge_all = th._replicate_k(y, x, z, w, mult, fac)
+    for chunk_elems in (1, 5_000, 10 ** 9):  # one replicate per block, a few, all
+        _, draws, _ = threshold_bootstrap._replicates(data, replicates=90, seed=21, strata=strata,
+                                                      psu=psu, scheme=scheme)
+        K, edge = th._replicate_k(data.y, data.x, data.Z, data.w, draws, chunk_elems=chunk_elems)
+        assert K.tobytes() == K_all.tobytes() and (edge == edge_all).all()
+    boot = bootstrap_turning_point(y, x, z, w, replicates=90, seed=21,
+                                   **({"strata": strata, "psu": psu} if scheme == "psu" else {}))
+    assert boot.values == tuple(float(k) for k in K_all)
+
+
+def test_row_replicates_must_be_drawn_in_order():
+    draws = threshold_bootstrap._RowReplicates(10, 5, np.random.default_rng(0))
+    draws.block(0, 4, np.arange(5))
+    with pytest.raises(RuntimeError, match="in order"):
+        draws.block(6, 10, np.arange(5))
+
+
 def test_psu_resampling_keeps_strata():
     _, _, _, _, strata, psu = design(n_strata=10, psu_per=3)
     mult, fac, singletons = th._psu_factors(strata, psu, 100, np.random.default_rng(0))

@@ -14,13 +14,13 @@ from nhanes_study.survey.threshold_fit import _COLLINEAR, _Data, _prepare, quant
 from nhanes_study.survey.threshold_results import BootstrapK
 
 
-def _psu_factors(strata, psu, B, rng, rows=None):
+def _psu_draws(strata, psu, B, rng):
     """Rao-Wu rescaling bootstrap: m_h = n_h - 1 PSUs drawn with replacement per stratum.
 
-    Returns (integer draw counts, weight factors n_h/(n_h - 1) * count), each (B, n_rows),
-    and the number of strata with a single PSU (kept as they are in every replicate).
-    The draws are made over every PSU of the design; `rows` (positions) keeps only those
-    rows' columns, without building the (B, all rows) arrays first.
+    Returns, per PSU of the design, the integer draw counts and the weight factors
+    n_h/(n_h - 1) * count, each (B, number of PSUs); each row's PSU (an index into those
+    columns); and the number of strata with a single PSU (kept as they are in every
+    replicate).
     """
     strata = np.asarray(strata)
     psu = np.asarray(psu)
@@ -40,8 +40,70 @@ def _psu_factors(strata, psu, B, rng, rows=None):
         draw = rng.multinomial(nh - 1, np.full(nh, 1.0 / nh), size=B)
         counts[:, cols] = draw
         factors[:, cols] = draw * (nh / (nh - 1))
+    return counts, factors, psu_code, singletons
+
+
+def _psu_factors(strata, psu, B, rng, rows=None):
+    """`_psu_draws` expanded to rows: (counts, factors), each (B, n_rows), and the number of
+    single-PSU strata. The draws are made over every PSU of the design; `rows` (positions)
+    keeps only those rows' columns."""
+    counts, factors, psu_code, singletons = _psu_draws(strata, psu, B, rng)
     row_psu = psu_code if rows is None else psu_code[rows]
     return counts[:, row_psu], factors[:, row_psu], singletons
+
+
+class _Replicates:
+    """The replicates' row multiplicities and weight factors, handed out a block of
+    replicates at a time with the rows in a given order, so that no (B, n) array is held
+    whole (1,000 replicates of 25,000 rows would be 200 MB per array). Blocks are asked for
+    in order, from the first replicate: row draws come from the random stream as they go,
+    which gives the same numbers as drawing all replicates at once."""
+
+    def __init__(self, B: int, n: int):
+        self.B, self.n = B, n
+
+    def block(self, start: int, stop: int, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class _GivenReplicates(_Replicates):
+    """Multiplicities and factors given as (B, n) arrays."""
+
+    def __init__(self, mult, fac):
+        super().__init__(*np.shape(mult))
+        self.mult, self.fac = mult, fac
+
+    def block(self, start, stop, order):
+        m = np.take(self.mult[start:stop], order, axis=1)
+        return m, (m if self.fac is self.mult else np.take(self.fac[start:stop], order, axis=1))
+
+
+class _RowReplicates(_Replicates):
+    """Rows resampled with replacement: multinomial(n, 1/n) counts, drawn block by block."""
+
+    def __init__(self, B, n, rng):
+        super().__init__(B, n)
+        self.rng, self.p, self.next = rng, np.full(n, 1.0 / n), 0
+
+    def block(self, start, stop, order):
+        if start != self.next:
+            raise RuntimeError("row replicates are drawn in order")
+        self.next = stop
+        m = np.take(self.rng.multinomial(self.n, self.p, size=stop - start), order, axis=1).astype(float)
+        return m, m
+
+
+class _PsuReplicates(_Replicates):
+    """PSU draws (B, PSUs) spread over the rows of each block."""
+
+    def __init__(self, counts, factors, row_psu):
+        super().__init__(counts.shape[0], row_psu.size)
+        self.counts, self.factors, self.row_psu = counts, factors, row_psu
+
+    def block(self, start, stop, order):
+        cols = self.row_psu[order]
+        return (np.take(self.counts[start:stop], cols, axis=1),
+                np.take(self.factors[start:stop], cols, axis=1))
 
 
 def _pinv_solve(G, rhs):
@@ -92,17 +154,20 @@ def _solve_gram(G, rhs, absent):
     return sol, ok
 
 
-def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=500_000):
+def _replicate_k(y, x, Z, w, mult, fac=None, probs=(0.05, 0.95), chunk_elems=500_000):
     """The exact search repeated for every replicate at once.
 
     Replicate b has integer multiplicities mult[b] (which rows it holds, and how often:
-    its candidates and percentiles) and weights w * fac[b]. Returns K (NaN where the
-    replicate has no estimable candidate) and whether K is at an end of its range.
+    its candidates and percentiles) and weights w * fac[b]; `mult` and `fac` are (B, n)
+    arrays, or `mult` is a `_Replicates` that hands them out block by block. Returns K
+    (NaN where the replicate has no estimable candidate) and whether K is at an end of
+    its range.
     """
     n = y.size
-    B = mult.shape[0]
+    replicates = mult if isinstance(mult, _Replicates) else _GivenReplicates(mult, fac)
+    B = replicates.B
     order = np.argsort(x, kind="stable")
-    y, x, Z, w, mult, fac = y[order], x[order], Z[order], w[order], mult[:, order], fac[:, order]
+    y, x, Z, w = y[order], x[order], Z[order], w[order]
     u, start, counts_u = np.unique(x, return_index=True, return_counts=True)
     U = u.size
     # centre for conditioning (the intercept absorbs it; hinge knots shift with it)
@@ -129,10 +194,11 @@ def _replicate_k(y, x, Z, w, mult, fac, probs=(0.05, 0.95), chunk_elems=500_000)
     edge = np.zeros(B, bool)
     ends = np.append(start[1:], n)
     F = feats.shape[1]
-    step = max(1, int(chunk_elems // max(U * F, 1)))
+    step = max(1, int(chunk_elems // max(U * F, n, 1)))
     for s in range(0, B, step):
         sl = slice(s, min(B, s + step))
-        m, v = mult[sl], w[None, :] * fac[sl]
+        m, f = replicates.block(sl.start, sl.stop, order)
+        v = w[None, :] * f
         b = m.shape[0]
         # Gram matrix, X'Vy, y'Vy
         g = v @ gram_feats
@@ -211,8 +277,8 @@ def bootstrap_turning_point(y, x, covariates=None, weights=None, *, replicates: 
                       scheme=scheme, level=level, probs=probs)[0]
 
 
-def _draws(data: _Data, *, replicates, seed, strata, psu, scheme):
-    """The replicates' row multiplicities and weight factors, (B, n) each, and notes."""
+def _replicates(data: _Data, *, replicates, seed, strata, psu, scheme):
+    """The scheme, the replicates (drawn as the search asks for them) and notes."""
     if scheme is None:
         scheme = "psu" if psu is not None else "rows"
     if replicates < 2:
@@ -221,8 +287,7 @@ def _draws(data: _Data, *, replicates, seed, strata, psu, scheme):
     n = data.y.size
     notes = []
     if scheme == "rows":
-        mult = rng.multinomial(n, np.full(n, 1.0 / n), size=replicates).astype(float)
-        fac = mult
+        draws = _RowReplicates(replicates, n, rng)
     elif scheme == "psu":
         if strata is None or psu is None:
             raise ValueError("scheme='psu' needs strata and psu for every row of the design")
@@ -231,19 +296,28 @@ def _draws(data: _Data, *, replicates, seed, strata, psu, scheme):
             raise DesignError("threshold bootstrap: missing stratum or PSU")
         if strata.size != data.n_total or psu.size != data.n_total:
             raise ValueError("strata and psu must have one value per row passed")
-        mult, fac, singletons = _psu_factors(strata, psu, replicates, rng, rows=data.rows)
+        counts, factors, psu_code, singletons = _psu_draws(strata, psu, replicates, rng)
+        draws = _PsuReplicates(counts, factors, psu_code[data.rows])
         if singletons:
             notes.append(f"{singletons} stratum/strata with a single PSU kept fixed in every "
                          "bootstrap replicate (its variance is not represented)")
     else:
         raise ValueError(f"unknown bootstrap scheme {scheme!r} (rows or psu)")
+    return scheme, draws, notes
+
+
+def _draws(data: _Data, *, replicates, seed, strata, psu, scheme):
+    """The replicates' row multiplicities and weight factors as (B, n) arrays, and notes."""
+    scheme, draws, notes = _replicates(data, replicates=replicates, seed=seed, strata=strata,
+                                       psu=psu, scheme=scheme)
+    mult, fac = draws.block(0, draws.B, np.arange(draws.n))
     return scheme, mult, fac, notes
 
 
 def _bootstrap(data: _Data, *, replicates, seed, strata, psu, scheme, level, probs):
-    scheme, mult, fac, notes = _draws(data, replicates=replicates, seed=seed, strata=strata,
-                                      psu=psu, scheme=scheme)
-    K, edge = _replicate_k(data.y, data.x, data.Z, data.w, mult, fac, probs)
+    scheme, draws, notes = _replicates(data, replicates=replicates, seed=seed, strata=strata,
+                                       psu=psu, scheme=scheme)
+    K, edge = _replicate_k(data.y, data.x, data.Z, data.w, draws, probs=probs)
     ok = ~np.isnan(K)
     a = (1 - level) / 2
     if ok.sum() >= 2:
