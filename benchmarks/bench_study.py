@@ -11,6 +11,7 @@ and peak memory come from the child's resource usage (os.wait4). Printed:
 - cold (an empty cache folder: the CDC files are parsed) and warm (the same cache again)
   runs: median, min and max of --repeat each; the time to the first step (start-up and
   imports); each step's median time from the run's --log-json events;
+- warm runs with two BLAS threads (OPENBLAS_NUM_THREADS=2) against the default of one;
 - R doing the same work as an R user would write it (benchmarks/r/study.R, one Rscript
   process, wall time from outside, and its parts), and the ratio R / Python (warm median);
 - a scaling table: bootstrap replicates 1k/2k/4k, outcomes 2/4/8 (extra outcomes are
@@ -42,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "nhanes"
 STUDY = REPO / "studies" / "hgb_bmd.toml"
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 DEMONSTRATION = REPO / "studies" / "examples" / "hgb_hba1c_2003_2020.toml"
 CYCLES_2007_2018 = ["2007-2008", "2009-2010", "2011-2012", "2013-2014", "2015-2016", "2017-2018"]
 
@@ -51,13 +53,14 @@ def load() -> str:
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min, {os.cpu_count()} cores)"
 
 
-def run_cli(study: Path, data_dirs: list[Path], cache: Path, out: Path) -> dict:
+def run_cli(study: Path, data_dirs: list[Path], cache: Path, out: Path, env_set: dict | None = None) -> dict:
     """One `nhanes-study run` process: wall, CPU, peak memory, time to first step, steps."""
     cmd = [sys.executable, "-m", "nhanes_study.cli", "run", str(study), "--cache-dir", str(cache),
            "--out", str(out), "--log-json"]
     for d in data_dirs:
         cmd += ["--data-dir", str(d)]
-    env = {k: v for k, v in os.environ.items() if k != "NHANES_DATA_DIR"}
+    env = {k: v for k, v in os.environ.items() if k not in ("NHANES_DATA_DIR", *BLAS_VARIABLES)}
+    env.update(env_set or {})
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     first, steps, tail = None, {}, []
@@ -93,6 +96,13 @@ def python_runs(tmp: Path, repeat: int) -> tuple[list[dict], list[dict]]:
             shutil.rmtree(cache)
     warm = [run_cli(STUDY, data, tmp / "cold-cache-0", tmp / "out") for _ in range(repeat)]
     return cold, warm
+
+
+def threads_runs(tmp: Path, repeat: int) -> list[dict]:
+    """Warm runs with two BLAS threads (the user's OPENBLAS_NUM_THREADS=2 overrides the
+    tool's default of one), as a multi-threaded BLAS would run on this machine."""
+    return [run_cli(STUDY, [SHARED / "2013-2018"], tmp / "cold-cache-0", tmp / "out",
+                    env_set={"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}) for _ in range(repeat)]
 
 
 def print_runs(name: str, runs: list[dict]) -> None:
@@ -229,6 +239,10 @@ def main(argv=None) -> None:
         print_runs("python cold (empty cache folder)", cold)
         print_runs("python warm (cache filled)", warm)
         warm_median = statistics.median(r["wall"] for r in warm)
+        two = threads_runs(tmp, 1)[0]  # one process: tens of seconds, and the point is the order of magnitude
+        print(f"python warm with two BLAS threads (OPENBLAS_NUM_THREADS=2; the default is one), one "
+              f"process: wall {two['wall']:.2f} s, CPU {two['cpu']:.2f} s; {two['wall'] / warm_median:.1f}x "
+              f"the one-thread warm median")
         print(f"  after the Python runs: {load()}", flush=True)
         if not args.no_r:
             r = r_run(tmp, tmp / "r-figures")
