@@ -92,6 +92,9 @@ def _knot_sequences():
             x = np.round(rng.normal(13.8, 1.5, int(rng.integers(20, 400))), 1)
             t = np.concatenate([[x.min()] * 4, quantile_knots(x, [0.1, 0.5, 0.9]), [x.max()] * 4])
         out.append(t)
+    # extrapolating left onto a knot: a B-spline is -0.0 there, and scipy's sum 0.0 + 1*(-0.0)
+    # gives 0.0
+    out.append(np.array([-8.0, -6, -3, -2, -2, -1, 0, 2, 2, 2, 2, 2, 2, 5]))
     return out
 
 
@@ -119,7 +122,7 @@ def test_bspline_design_is_scipys_bspline_bit_for_bit():
             t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf),  # at and beside every knot
             rng.uniform(lo, hi, 40),                                # inside
             [lo, hi, np.nextafter(lo, np.inf), np.nextafter(hi, -np.inf)],  # both ends
-            rng.uniform(lo - width, hi + width, 15), [lo - 3 * width, hi + 3 * width],  # outside
+            rng.uniform(lo - width, hi + width, 15), [lo - 3 * width, hi + 3 * width, -1e300, 1e300],  # outside
             [np.nan],
         ])
         for deriv in (0, 1, 2):  # the orders natural_spline_basis uses

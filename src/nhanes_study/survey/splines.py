@@ -89,8 +89,15 @@ def _bspline_design(aknots: np.ndarray, x: np.ndarray, deriv: int = 0) -> np.nda
     ell = _knot_interval(t, k, x)
     values = _nonzero_bsplines(t, k, x, ell)
     out = np.zeros((x.size, nb))
-    for a in range(k + 1):
-        out += coef[ell - k + a] * values[:, a:a + 1]
+    if deriv == 0 and np.isfinite(values).all():  # (not so only for x beyond ~1e100)
+        # coefficients 0 and 1: the running sum 0 + 0*B + .. + 1*B + .. is B + 0.0 (which
+        # only turns -0.0 into 0.0) in the k + 1 columns of x's window, and 0.0 elsewhere
+        first = np.arange(x.size) * nb + ell - k
+        out.ravel()[first[:, None] + np.arange(k + 1)] = values + 0.0
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for a in range(k + 1):
+                out += coef[ell - k + a] * values[:, a:a + 1]
     out[np.isnan(x)] = np.nan
     return out
 
@@ -108,7 +115,7 @@ def _nonzero_bsplines(t: np.ndarray, k: int, x: np.ndarray, ell: np.ndarray) -> 
     FITPACK's ``_deBoor_D`` (one row per x; a zero-length knot span contributes 0)."""
     h = np.zeros((x.size, k + 1))
     h[:, 0] = 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(1, k + 1):
             hh = h[:, :j].copy()
             h[:, 0] = 0.0
