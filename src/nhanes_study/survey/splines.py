@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.interpolate import BSpline
 
 __all__ = ["natural_spline_basis", "quantile_knots"]
 
@@ -49,17 +48,85 @@ def quantile_knots(x, probs: Sequence[float]) -> np.ndarray:
     return np.where(move, (1 - h) * qs + h * upper, qs)
 
 
+_DEGREE = 3
+
+
 def _bspline_design(aknots: np.ndarray, x: np.ndarray, deriv: int = 0) -> np.ndarray:
     """Cubic B-spline basis (or its derivative) at x, as ``splineDesign(Aknots, x, 4, deriv)``.
 
     x must lie within [aknots[0], aknots[-1]]; the right end is included (the last
-    non-empty interval is used there, as splineDesign does).
+    non-empty interval is used there, as splineDesign does). Outside, the polynomial of
+    the first or last non-empty interval is continued. Every value is bit for bit what
+    ``scipy.interpolate.BSpline(aknots, np.eye(nb), 3).derivative(deriv)(x)`` gives (the
+    tests check this): the derivative's coefficients by the differencing ``splder``
+    does, then de Boor's recursion on the derivative's knots, each column the running
+    sum, from 0, of coefficient times non-zero B-spline, in the same order.
+
+    >>> t = np.array([0., 0, 0, 0, 1, 2, 2, 2, 2])
+    >>> _bspline_design(t, np.array([0.0, 1.0, 2.0]))
+    array([[1.  , 0.  , 0.  , 0.  , 0.  ],
+           [0.  , 0.25, 0.5 , 0.25, 0.  ],
+           [0.  , 0.  , 0.  , 0.  , 1.  ]])
     """
-    nb = aknots.size - 4
-    spline = BSpline(aknots, np.eye(nb), 3, extrapolate=True)
-    if deriv:
-        spline = spline.derivative(deriv)
-    return np.atleast_2d(spline(x))
+    t = np.asarray(aknots, dtype=float)
+    x = np.asarray(x, dtype=float).ravel()
+    k = _DEGREE
+    nb = t.size - k - 1
+    # the derivative as a spline of degree k - deriv: coefficients (one column per basis
+    # function, padded to len(t) rows with zeros, as FITPACK stores them) differenced
+    # deriv times, the outermost knot on each side dropped each time
+    coef = np.zeros((t.size, nb))
+    coef[:nb] = np.eye(nb)
+    for _ in range(deriv):
+        dt = t[k + 1:-1] - t[1:-k - 1]
+        if np.any(dt == 0):
+            raise ValueError("The spline has internal repeated knots "
+                             f"and is not differentiable {deriv} times")
+        coef = (coef[1:-1 - k] - coef[:-2 - k]) * k / dt[:, None]
+        coef = np.concatenate([coef, np.zeros((k, nb))])
+        t = t[1:-1]
+        k -= 1
+    ell = _knot_interval(t, k, x)
+    values = _nonzero_bsplines(t, k, x, ell)
+    out = np.zeros((x.size, nb))
+    if deriv == 0 and np.isfinite(values).all():  # (not so only for x beyond ~1e100)
+        # coefficients 0 and 1: the running sum 0 + 0*B + .. + 1*B + .. is B + 0.0 (which
+        # only turns -0.0 into 0.0) in the k + 1 columns of x's window, and 0.0 elsewhere
+        first = np.arange(x.size) * nb + ell - k
+        out.ravel()[first[:, None] + np.arange(k + 1)] = values + 0.0
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for a in range(k + 1):
+                out += coef[ell - k + a] * values[:, a:a + 1]
+    out[np.isnan(x)] = np.nan
+    return out
+
+
+def _knot_interval(t: np.ndarray, k: int, x: np.ndarray) -> np.ndarray:
+    """Index l with t[l] <= x < t[l + 1] among k <= l < len(t) - k - 1 (the last non-empty
+    interval for x at or beyond the right end, the first for x below the left end)."""
+    n = t.size - k - 1
+    return np.clip(np.searchsorted(t, x, side="right") - 1, k, n - 1)
+
+
+def _nonzero_bsplines(t: np.ndarray, k: int, x: np.ndarray, ell: np.ndarray) -> np.ndarray:
+    """The k + 1 B-splines of degree k that can be non-zero on [t[ell], t[ell + 1]), at x:
+    column a is B_{ell - k + a}. De Boor's recursion in the order of operations of
+    FITPACK's ``_deBoor_D`` (one row per x; a zero-length knot span contributes 0)."""
+    h = np.zeros((x.size, k + 1))
+    h[:, 0] = 1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in range(1, k + 1):
+            hh = h[:, :j].copy()
+            h[:, 0] = 0.0
+            for n in range(1, j + 1):
+                xb = t[ell + n]
+                xa = t[ell + n - j]
+                empty = xb == xa
+                w = hh[:, n - 1] / (xb - xa)
+                h[:, n - 1] = np.where(empty, h[:, n - 1], h[:, n - 1] + w * (xb - x))
+                h[:, n] = np.where(empty, 0.0, w * (x - xa))
+    return h
 
 
 def natural_spline_basis(x, knots, boundary_knots) -> np.ndarray:
