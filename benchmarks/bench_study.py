@@ -114,6 +114,9 @@ def print_runs(name: str, runs: list[dict]) -> None:
     print("  steps (median):")
     for step in runs[0]["steps"]:
         print(f"    {step:<45} {statistics.median(r['steps'][step] for r in runs):6.2f}")
+    # the main process's own steps; a profile's steps run inside "profiles in N processes"
+    rest = [r["wall"] - r["first_step"] - sum(t for k, t in r["steps"].items() if ":" not in k) for r in runs]
+    print(f"    {'rest (results.json, provenance, output swap)':<45} {statistics.median(rest):6.2f}")
 
 
 def r_run(tmp: Path, out_dir: Path) -> dict | None:
