@@ -77,6 +77,34 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     return out, None, list(g.warnings)
 
 
+def _interior_knots(x: np.ndarray, probs, boundary: tuple[float, float]) -> tuple[np.ndarray, list[str]]:
+    """The natural spline's interior knots: the distinct type-7 quantiles of x at `probs` that
+    lie strictly inside `boundary` (x's range), and a warning naming the quantiles that tied
+    values made coincide or fall on the minimum or maximum (none when every knot is kept).
+    With no interior knot left the spline is a straight line (ns with 1 degree of freedom).
+
+    >>> _interior_knots(np.array([1.0, 2, 2, 2, 2, 3]), [0.25, 0.5, 0.75], (1.0, 3.0))
+    (array([2.]), ["the exposure's knot quantiles 0.25, 0.5, 0.75 all fall on 2 (tied values): the natural spline uses 1 interior knot instead of 3"])
+    """
+    requested = quantile_knots(x, probs)
+    lo, hi = boundary
+    if np.all((requested > lo) & (requested < hi)) and np.all(np.diff(requested) > 0):
+        return requested, []
+    parts = []
+    for value in dict.fromkeys(requested.tolist()):
+        ps = ", ".join(f"{p:g}" for p, q in zip(probs, requested) if q == value)
+        several = sum(q == value for q in requested) > 1
+        where = ("its minimum " if value <= lo else "its maximum " if value >= hi else "")
+        if where or several:
+            verb = ("all fall" if several and not where else "fall") if several else "falls"
+            parts.append(f"quantile{'s' if several else ''} {ps} {verb} on {where}{value:.6g}")
+    knots = np.unique(requested[(requested > lo) & (requested < hi)])
+    used = (f"uses {len(knots)} interior knot{'s' if len(knots) != 1 else ''} instead of {len(requested)}"
+            if len(knots) else f"has no interior knot instead of {len(requested)}: the curve is a "
+            "straight line (ns with 1 degree of freedom)")
+    return knots, [f"the exposure's knot {' and '.join(parts)} (tied values): the natural spline {used}"]
+
+
 def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     """Design-based spline fit on the complete cases `keep` as a domain of the full design
     (knots, boundary, grids and covariate means from the complete cases)."""
@@ -84,8 +112,8 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     y = np.where(keep, frame[outcome].to_numpy(dtype=float), 0.0)
     x_all = frame[study.exposure.variable].to_numpy(dtype=float)
     x = np.where(keep, x_all, np.nanmean(x_all[keep]))  # values outside the domain are ignored
-    knots = quantile_knots(x[keep], study.curves.design_knot_quantiles)
     boundary = (float(x[keep].min()), float(x[keep].max()))
+    knots, knot_warnings = _interior_knots(x[keep], study.curves.design_knot_quantiles, boundary)
     basis = natural_spline_basis(x, knots, boundary)
     mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
     Z = mm.matrix if covariates else np.zeros((len(y), 0))
@@ -104,7 +132,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
         Xg = np.column_stack([np.ones(points), natural_spline_basis(grid, knots, boundary),
                               np.tile(zbar, (points, 1))])
         return ([_series(None, int(keep.sum()), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots,
-                list(fit.warnings))
+                knot_warnings + list(fit.warnings))
     labels = frame[by].astype(str).to_numpy()
     dummies = [(labels == lv).astype(float) for lv in levels]
     blocks = [basis * d[:, None] for d in dummies]
@@ -126,7 +154,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
         Xg[:, start:start + nb] = natural_spline_basis(grid, knots, boundary)
         Xg[:, X.shape[1] - Z.shape[1]:] = zbar
         out.append(_series(level, rows.sum(), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z))
-    return out, knots, list(fit.warnings)
+    return out, knots, knot_warnings + list(fit.warnings)
 
 
 def _warnings(ctx: ProfileContext, by: str | None, series: list[dict], k: int,
