@@ -4,7 +4,9 @@
 # means, band = fit +- qt(0.975, degf) * se. args: y, x, knots, by (or null), levels,
 # covariates, factors (name -> levels), points, cycles, weight, strata, psu; optional keep (a 0/1
 # column: the complete cases, fitted as a domain of the full design; knots, boundary, grid and
-# covariate means from them).
+# covariate means from them); optional probs instead of knots: the knots are then the distinct
+# quantile(x, probs, type = 7) strictly inside range(x) (none: ns with 1 df, a straight line),
+# returned as `knots`.
 source("common.R")
 suppressPackageStartupMessages({library(survey); library(splines)})
 d <- oracle_data()
@@ -14,7 +16,11 @@ d$.wp <- d[[a$weight]] / a$cycles
 keep <- if (is.null(a$keep)) rep(TRUE, nrow(d)) else d[[a$keep]] == 1
 x <- d[[a$x]]
 bk <- range(x[keep])
-B <- ns(x, knots = a$knots, Boundary.knots = bk)
+knots <- if (is.null(a$probs)) a$knots else {
+  q <- quantile(x[keep], a$probs, type = 7, names = FALSE)
+  unique(q[q > bk[1] & q < bk[2]])
+}
+B <- ns(x, knots = knots, Boundary.knots = bk)
 nb <- ncol(B)
 spl <- character(0)
 if (is.null(a$by)) {
@@ -51,4 +57,4 @@ curve <- function(level) {
   list(level = level, x = grid, fit = f, se = se, lower = f - q * se, upper = f + q * se)
 }
 out <- if (is.null(a$by)) list(curve(NULL)) else lapply(a$levels, curve)
-write_result(list(series = out, df = degf(des)))
+write_result(list(series = out, df = degf(des), knots = I(as.numeric(knots))))
