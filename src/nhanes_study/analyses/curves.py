@@ -5,6 +5,9 @@
 * ``design`` (``curves = "natural_spline"``): y ~ ns(x, knots at the study's quantiles of the
   cohort's exposure) + covariates in the design-based regression; by group, a spline per
   level plus the group's main effect; band from the design-based covariance, ± t(design df).
+  Quantiles that tied values make coincide or fall on the exposure's minimum or maximum are
+  dropped (the distinct knots strictly inside its range are used; none: a straight line),
+  with a warning on the curve.
 
 Each outcome is modelled in its family: a binomial (Poisson) outcome's curve is on the log-odds
 (log-rate) scale with its band, from mgcv's ``gam(family = binomial, method = "REML")`` on
