@@ -125,3 +125,12 @@ def test_run_with_coinciding_knot_quantiles_finishes_with_the_warning(data_dir, 
     design = [c for c in doc["curves"] if c["profile"] == "design"]
     assert design and all(c["knots"] == [knot] and message in c["warnings"] for c in design)
     assert sum(w["message"] == message for w in doc["warnings"]) == len(design)
+
+
+def test_interior_knots_docstring_example():
+    import doctest
+
+    from nhanes_study.analyses import curves as curves_module
+
+    assert doctest.testmod(curves_module).attempted >= 1
+    assert doctest.testmod(curves_module).failed == 0
