@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 
 from nhanes_study.analyses.context import ProfileContext
@@ -48,6 +49,22 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _string_factor(column: pd.Series) -> Factor:
+    """The Factor of ``column.astype(str)``: its distinct strings, sorted. Straight from the
+    categorical's codes when every row holds a category and every category is a string (each
+    row's string is then its category); else through the strings."""
+    categories = list(column.cat.categories)
+    codes = column.cat.codes.to_numpy()
+    if (codes < 0).any() or not all(type(c) is str for c in categories):
+        return Factor.of(column.astype(str).to_numpy())
+    present = np.zeros(len(categories), dtype=bool)
+    present[codes] = True
+    levels = sorted(c for c, held in zip(categories, present) if held)
+    recode = np.full(len(categories), -1, dtype=np.int64)
+    recode[[categories.index(lv) for lv in levels]] = np.arange(len(levels))
+    return Factor(recode[codes], levels)
+
+
 def _chisq(ctx: ProfileContext, values: Factor, group_codes: Factor, present: np.ndarray) -> dict:
     """The profile's categorical test of `values` by group among the rows `present`."""
     if ctx.profile.categorical_test == "rao_scott":
@@ -71,9 +88,8 @@ def _event_row(ctx: ProfileContext, study: Study, name: str, groups, masks, desi
         inside = present if masks[g] is None else present & masks[g]
         cells[g] = {"percent": 100 * p, "se": 100 * se, "n": int((event & inside).sum()),
                     "n_measured": int(inside.sum())}
-    values = np.where(y == 1, "event", "no event").astype(object)
-    values[~present] = None
-    test = _chisq(ctx, Factor.of(values), group_codes, present)
+    values = Factor(np.where(present, np.where(y == 1, 0, 1), -1), ["event", "no event"])  # sorted, as factor()
+    test = _chisq(ctx, values, group_codes, present)
     label = event_label(study, name)
     return {"variable": name, "label": study.variables[name].label, "kind": "categorical", "binary": True,
             "levels": [{"level": label, "stats": cells}], "p": test["p"], "test": test}
@@ -119,7 +135,7 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
     masks = {OVERALL: None, **{g: (column == g).to_numpy() for g in labels}}
     n = {g: int(len(frame) if m is None else m.sum()) for g, m in masks.items()}
     designs = {g: ctx.domain_design(m) for g, m in masks.items()}
-    group_codes = Factor.of(column.astype(str).to_numpy())
+    group_codes = _string_factor(column)
     rows = []
     for name in study.table1:
         var = study.variables[name]
@@ -131,7 +147,7 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
             rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
                          "p": test["p"], "test": test, "summary": var.summary or study.table1_summary})
         else:
-            values = Factor.of(frame[name].astype(str).to_numpy())
+            values = _string_factor(frame[name])
             levels = [str(c) for c in frame[name].cat.categories]
             level_rows = _level_rows(values, levels, groups, masks, designs)
             if ctx.profile.categorical_test == "rao_scott":

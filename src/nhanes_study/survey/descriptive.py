@@ -218,8 +218,7 @@ class Factor:
         among those rows, in order."""
         codes = self.codes
         present = np.zeros(len(self.levels), dtype=bool)
-        inside = codes[mask & (codes >= 0)]
-        present[np.unique(inside)] = True
+        present[codes[mask & (codes >= 0)]] = True
         remap = np.cumsum(present) - 1
         new = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
         new = np.where((codes >= 0) & present[np.maximum(codes, 0)], new, -1)
