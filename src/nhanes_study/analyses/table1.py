@@ -54,7 +54,7 @@ def _string_factor(column: pd.Series) -> Factor:
     categorical's codes when every row holds a category and every category is a string (each
     row's string is then its category); else through the strings."""
     categories = list(column.cat.categories)
-    codes = column.cat.codes.to_numpy()
+    codes = column.array.codes
     if (codes < 0).any() or not all(type(c) is str for c in categories):
         return Factor.of(column.astype(str).to_numpy())
     present = np.zeros(len(categories), dtype=bool)

@@ -200,7 +200,7 @@ class Factor:
         s = values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
         if isinstance(s.dtype, pd.CategoricalDtype):
             cats = list(s.cat.categories)
-            codes = s.cat.codes.to_numpy()
+            codes = s.array.codes
         else:
             codes_, cats_ = pd.factorize(s, sort=True)
             cats, codes = list(cats_), codes_
@@ -219,10 +219,9 @@ class Factor:
         codes = self.codes
         present = np.zeros(len(self.levels), dtype=bool)
         present[codes[mask & (codes >= 0)]] = True
-        remap = np.cumsum(present) - 1
-        new = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-        new = np.where((codes >= 0) & present[np.maximum(codes, 0)], new, -1)
-        return new, [c for c, keep in zip(self.levels, present) if keep]
+        # new code of each old code, and -1 for the absent levels and (last, code -1) missing
+        recode = np.append(np.where(present, np.cumsum(present) - 1, -1), -1)
+        return recode[codes], [c for c, keep in zip(self.levels, present) if keep]
 
 
 def svyprop(levels_array, design: Design) -> dict[str, tuple[float, float]]:
