@@ -98,11 +98,12 @@ def _event_row(ctx: ProfileContext, study: Study, name: str, groups, masks, desi
 def _continuous_stats(x: np.ndarray, groups, masks, designs) -> dict:
     """Each group's mean, SD, SE, n and quartiles of `x` (its measured rows)."""
     present = np.isfinite(x)  # a variable the study does not impute: its measured rows
+    every = bool(present.all())
     order = np.argsort(x, kind="stable")  # one sort for every group's quantiles
     ps = [p for _, p in QUARTILES]
     stats = {}
     for g in groups:
-        d = designs[g] if present.all() else designs[g].subset(present)
+        d = designs[g] if every else designs[g].subset(present)
         s = summarise(x, d, ps, order)
         stats[g] = {"mean": _finite(s.mean), "sd": _finite(math.sqrt(s.var)), "se": _finite(s.se),
                     "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum()),
@@ -114,8 +115,9 @@ def _level_rows(values: Factor, levels: list[str], groups, masks, designs) -> li
     """Each level's percent (weighted, SE) and n by group."""
     props = {g: svyprop(values, designs[g]) for g in groups}
     index = {str(lv): i for i, lv in enumerate(values.levels)}
-    counts = {g: np.bincount(values.codes[values.codes >= 0 if masks[g] is None else (values.codes >= 0) & masks[g]],
-                             minlength=len(values.levels)) for g in groups}
+    coded = values.codes >= 0
+    counts = {g: np.bincount(values.codes[coded if masks[g] is None else coded & masks[g]], minlength=len(values.levels))
+              for g in groups}
     rows = []
     for level in levels:
         cells = {}
@@ -129,13 +131,13 @@ def _level_rows(values: Factor, levels: list[str], groups, masks, designs) -> li
 
 def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
     frame = ctx.frame
-    column = frame[group]
-    labels = [str(c) for c in column.cat.categories]
+    by = frame[group]
+    labels = [str(c) for c in by.cat.categories]
     groups = [OVERALL, *labels]
-    masks = {OVERALL: None, **{g: (column == g).to_numpy() for g in labels}}
+    masks = {OVERALL: None, **{g: (by == g).to_numpy() for g in labels}}
     n = {g: int(len(frame) if m is None else m.sum()) for g, m in masks.items()}
     designs = {g: ctx.domain_design(m) for g, m in masks.items()}
-    group_codes = _string_factor(column)
+    group_codes = _string_factor(by)
     rows = []
     for name in study.table1:
         var = study.variables[name]
@@ -147,8 +149,9 @@ def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
             rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
                          "p": test["p"], "test": test, "summary": var.summary or study.table1_summary})
         else:
-            values = _string_factor(frame[name])
-            levels = [str(c) for c in frame[name].cat.categories]
+            categorical = frame[name]
+            values = _string_factor(categorical)
+            levels = [str(c) for c in categorical.cat.categories]
             level_rows = _level_rows(values, levels, groups, masks, designs)
             if ctx.profile.categorical_test == "rao_scott":
                 chi = svychisq(values, group_codes, ctx.design)
