@@ -116,8 +116,8 @@ def _level_rows(values: Factor, levels: list[str], groups, masks, designs) -> li
     props = {g: svyprop(values, designs[g]) for g in groups}
     index = {str(lv): i for i, lv in enumerate(values.levels)}
     coded = values.codes >= 0
-    counts = {g: np.bincount(values.codes[coded if masks[g] is None else coded & masks[g]], minlength=len(values.levels))
-              for g in groups}
+    counts = {g: np.bincount(values.codes[coded if masks[g] is None else coded & masks[g]],
+                             minlength=len(values.levels)) for g in groups}
     rows = []
     for level in levels:
         cells = {}
