@@ -340,3 +340,63 @@ def test_degf_on_real_data_matches_r(data_dir, r_oracle):
         dd = d if c["domain"] is None else d.subset((f[c["domain"]["var"]] == c["domain"]["value"]).to_numpy())
         assert dd.degf == r["degf"], c["id"]
     assert d.degf == 45
+
+
+def _variance_by_formula(design: Design, scores: np.ndarray) -> np.ndarray:
+    """svyrecvar's formula step by step, the general way for any design (PSU totals by
+    reduceat over the rows sorted by PSU, stratum sums by np.add.at), no shortcut: the
+    reference the Design's fast paths for special designs must equal bit for bit."""
+    x = np.asarray(scores, dtype=float)
+    z = _psu_totals_by_formula(design, x)
+    h = np.zeros(z.shape[0], dtype=np.int64)
+    h[np.unique(design.psu, return_inverse=True)[1].reshape(-1)] = design.strata
+    nh_per = np.bincount(h, minlength=design.n_strata)
+    nh = nh_per[h].astype(float)
+    sums = np.zeros((design.n_strata, x.shape[1]))
+    np.add.at(sums, h, z)
+    centred = z - (sums / np.maximum(nh_per, 1)[:, None])[h]
+    lonely = nh == 1
+    if lonely.any():
+        assert design.lonely_psu == "adjust"
+        centred = np.where(lonely[:, None], z, centred)
+    scale = np.where(lonely, 1.0, nh / np.where(lonely, 1.0, nh - 1.0))
+    return (centred * scale[:, None]).T @ centred
+
+
+@pytest.mark.parametrize("kind", ["rows", "rows-shuffled", "one-stratum-clusters", "strata", "lonely"])
+def test_variance_shortcuts_equal_the_formula_bit_for_bit(kind):
+    """One-row PSUs (the weights-only design), PSUs out of row order, one stratum and many:
+    the variance equals the step-by-step formula exactly, including a column of exact zeros
+    (-0.0 and 0.0 totals) and a domain."""
+    rng = np.random.default_rng(5)
+    n = 200
+    w = rng.uniform(0.5, 3.0, n)
+    strata = psu = None
+    if kind == "rows-shuffled":
+        psu = rng.permutation(n)
+    elif kind == "one-stratum-clusters":
+        psu = rng.integers(0, 17, n)
+    elif kind == "strata":
+        strata, psu = rng.integers(0, 6, n), rng.integers(0, 3, n)
+    elif kind == "lonely":
+        strata, psu = rng.integers(0, 6, n), rng.integers(0, 3, n)
+        psu[strata == 2] = 0
+    d = Design(w, strata, psu, lonely_psu="adjust" if kind == "lonely" else "fail")
+    # a column whose spread is tiny next to its mean, so a last-bit change in a stratum's
+    # mean (a sum in another order) shows in the variance
+    scores = np.column_stack([rng.normal(size=n), 1.0 + rng.normal(size=n) * 1e-12, np.full(n, -0.0),
+                              np.zeros(n)])
+    for design in (d, d.subset(rng.uniform(size=n) < 0.4)):
+        s = np.where(design.domain[:, None], scores, 0.0)
+        got = design.variance(s)
+        want = _variance_by_formula(design, s)
+        assert got.tobytes() == want.tobytes(), kind
+        assert design.variance(s[:, 1]) == _variance_by_formula(design, s[:, 1:2])[0, 0]
+        assert np.array_equal(design.psu_totals(s), _psu_totals_by_formula(design, s))
+
+
+def _psu_totals_by_formula(design: Design, x: np.ndarray) -> np.ndarray:
+    order = np.argsort(design.psu, kind="stable")
+    codes = design.psu[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    return np.add.reduceat(x[order], starts, axis=0)

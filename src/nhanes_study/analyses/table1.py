@@ -17,12 +17,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 
 from nhanes_study.analyses.context import ProfileContext
 from nhanes_study.analyses.outcomes import event_label
 from nhanes_study.spec import Study
-from nhanes_study.survey.descriptive import svychisq, svymean, svyprop, svyquantile, svyvar, weighted_chisq
+from nhanes_study.survey.descriptive import Factor, summarise, svychisq, svymean, svyprop, weighted_chisq
 
 OVERALL = "Overall"
 
@@ -48,12 +49,28 @@ def _finite(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _chisq(ctx: ProfileContext, values: np.ndarray, group_codes: np.ndarray, present: np.ndarray) -> dict:
+def _string_factor(column: pd.Series) -> Factor:
+    """The Factor of ``column.astype(str)``: its distinct strings, sorted. Straight from the
+    categorical's codes when every row holds a category and every category is a string (each
+    row's string is then its category); else through the strings."""
+    categories = list(column.cat.categories)
+    codes = column.array.codes
+    if (codes < 0).any() or not all(type(c) is str for c in categories):
+        return Factor.of(column.astype(str).to_numpy())
+    present = np.zeros(len(categories), dtype=bool)
+    present[codes] = True
+    levels = sorted(c for c, held in zip(categories, present) if held)
+    recode = np.full(len(categories), -1, dtype=np.int64)
+    recode[[categories.index(lv) for lv in levels]] = np.arange(len(levels))
+    return Factor(recode[codes], levels)
+
+
+def _chisq(ctx: ProfileContext, values: Factor, group_codes: Factor, present: np.ndarray) -> dict:
     """The profile's categorical test of `values` by group among the rows `present`."""
     if ctx.profile.categorical_test == "rao_scott":
         chi = svychisq(values, group_codes, ctx.design if present.all() else ctx.design.subset(present))
     else:
-        chi = weighted_chisq(values[present], group_codes[present], ctx.weights[present])
+        chi = weighted_chisq(values.take(present), group_codes.take(present), ctx.weights[present])
     return {"statistic": float(chi.statistic), "df_num": float(chi.df_num),
             "df_den": None if chi.df_den is None else float(chi.df_den), "p": float(chi.p)}
 
@@ -62,59 +79,80 @@ def _event_row(ctx: ProfileContext, study: Study, name: str, groups, masks, desi
     """A yes/no outcome: percent with the event (weighted, SE) and events n, by group."""
     y = ctx.frame[name].to_numpy(dtype=float)
     present = np.isfinite(y)
+    y0 = np.where(present, y, 0.0)
+    event = present & (y == 1)
     cells = {}
     for g in groups:
         d = designs[g] if present.all() else designs[g].subset(present)
-        p, se = svymean(np.where(present, y, 0.0), d)
+        p, se = svymean(y0, d)
         inside = present if masks[g] is None else present & masks[g]
-        cells[g] = {"percent": 100 * p, "se": 100 * se, "n": int((y[inside] == 1).sum()),
+        cells[g] = {"percent": 100 * p, "se": 100 * se, "n": int((event & inside).sum()),
                     "n_measured": int(inside.sum())}
-    values = np.where(y == 1, "event", "no event").astype(object)
-    values[~present] = None
+    values = Factor(np.where(present, np.where(y == 1, 0, 1), -1), ["event", "no event"])  # sorted, as factor()
     test = _chisq(ctx, values, group_codes, present)
     label = event_label(study, name)
     return {"variable": name, "label": study.variables[name].label, "kind": "categorical", "binary": True,
             "levels": [{"level": label, "stats": cells}], "p": test["p"], "test": test}
 
 
+def _continuous_stats(x: np.ndarray, groups, masks, designs) -> dict:
+    """Each group's mean, SD, SE, n and quartiles of `x` (its measured rows)."""
+    present = np.isfinite(x)  # a variable the study does not impute: its measured rows
+    every = bool(present.all())
+    order = np.argsort(x, kind="stable")  # one sort for every group's quantiles
+    ps = [p for _, p in QUARTILES]
+    stats = {}
+    for g in groups:
+        d = designs[g] if every else designs[g].subset(present)
+        s = summarise(x, d, ps, order)
+        stats[g] = {"mean": _finite(s.mean), "sd": _finite(math.sqrt(s.var)), "se": _finite(s.se),
+                    "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum()),
+                    **{q: _finite(v) for (q, _), v in zip(QUARTILES, s.quantiles)}}
+    return stats
+
+
+def _level_rows(values: Factor, levels: list[str], groups, masks, designs) -> list[dict]:
+    """Each level's percent (weighted, SE) and n by group."""
+    props = {g: svyprop(values, designs[g]) for g in groups}
+    index = {str(lv): i for i, lv in enumerate(values.levels)}
+    coded = values.codes >= 0
+    counts = {g: np.bincount(values.codes[coded if masks[g] is None else coded & masks[g]],
+                             minlength=len(values.levels)) for g in groups}
+    rows = []
+    for level in levels:
+        cells = {}
+        for g in groups:
+            p, se = props[g].get(level, (0.0, 0.0))
+            n = int(counts[g][index[level]]) if level in index else 0
+            cells[g] = {"percent": 100 * float(p), "se": 100 * float(se), "n": n}
+        rows.append({"level": level, "stats": cells})
+    return rows
+
+
 def table1(ctx: ProfileContext, study: Study, group: str) -> dict:
     frame = ctx.frame
-    labels = [str(c) for c in frame[group].cat.categories]
+    by = frame[group]
+    labels = [str(c) for c in by.cat.categories]
     groups = [OVERALL, *labels]
-    masks = {OVERALL: None, **{g: (frame[group] == g).to_numpy() for g in labels}}
+    masks = {OVERALL: None, **{g: (by == g).to_numpy() for g in labels}}
     n = {g: int(len(frame) if m is None else m.sum()) for g, m in masks.items()}
     designs = {g: ctx.domain_design(m) for g, m in masks.items()}
-    group_codes = frame[group].astype(str).to_numpy()
+    group_codes = _string_factor(by)
     rows = []
     for name in study.table1:
         var = study.variables[name]
         if name in study.outcomes and study.outcome(name).family == "binomial":
             rows.append(_event_row(ctx, study, name, groups, masks, designs, group_codes))
         elif var.kind == "continuous":
-            x = frame[name].to_numpy(dtype=float)
-            present = np.isfinite(x)  # a variable the study does not impute: its measured rows
-            stats = {}
-            for g in groups:
-                d = designs[g] if present.all() else designs[g].subset(present)
-                mean, se = svymean(x, d)
-                stats[g] = {"mean": _finite(mean), "sd": _finite(math.sqrt(svyvar(x, d))), "se": _finite(se),
-                            "n": int(present.sum() if masks[g] is None else (present & masks[g]).sum()),
-                            **{q: _finite(svyquantile(x, d, p)) for q, p in QUARTILES}}
+            stats = _continuous_stats(frame[name].to_numpy(dtype=float), groups, masks, designs)
             test = ctx.fit(name, [group], family="gaussian").wald(group)
             rows.append({"variable": name, "label": var.label, "kind": "continuous", "stats": stats,
                          "p": test["p"], "test": test, "summary": var.summary or study.table1_summary})
         else:
-            values = frame[name].astype(str).to_numpy()
-            levels = [str(c) for c in frame[name].cat.categories]
-            props = {g: svyprop(values, designs[g]) for g in groups}
-            level_rows = []
-            for level in levels:
-                cells = {}
-                for g in groups:
-                    p, se = props[g].get(level, (0.0, 0.0))
-                    inside = values == level if masks[g] is None else (values == level) & masks[g]
-                    cells[g] = {"percent": 100 * float(p), "se": 100 * float(se), "n": int(inside.sum())}
-                level_rows.append({"level": level, "stats": cells})
+            categorical = frame[name]
+            values = _string_factor(categorical)
+            levels = [str(c) for c in categorical.cat.categories]
+            level_rows = _level_rows(values, levels, groups, masks, designs)
             if ctx.profile.categorical_test == "rao_scott":
                 chi = svychisq(values, group_codes, ctx.design)
             else:

@@ -9,6 +9,11 @@
 * :func:`svyquantile` - ``survey::svyquantile(~x, design, p, qrule = "math")`` point
   estimate (the rule gtsummary's ``tbl_svysummary`` medians use): the smallest value at which
   the weighted distribution function reaches p, computed as R does (see its docstring).
+* :func:`summarise` - svymean, svyvar and svyquantiles of one variable in one domain from a
+  single pass over its values (the same numbers as the functions one by one); a caller that
+  describes a variable in many domains sorts it once and passes the order.
+* :class:`Factor` - a categorical variable coded once (codes and levels), accepted wherever a
+  variable's values are, so describing it in many domains codes it once.
 * :func:`svychisq` - ``survey::svychisq(~row + col, design, statistic = "F")``: Pearson's
   X^2 of the weighted table (scaled to the number of rows), divided by the mean generalised
   design effect (Rao-Scott second order), on F(d0, d0 nu) with
@@ -33,7 +38,8 @@ from nhanes_study.errors import DesignError
 from nhanes_study.survey.design import Design
 from nhanes_study.survey.distributions import chi2_sf, f_sf
 
-__all__ = ["ChisqTest", "svymean", "svyvar", "svyprop", "svyquantile", "svychisq", "weighted_chisq"]
+__all__ = ["ChisqTest", "ContinuousSummary", "Factor", "summarise", "svymean", "svyvar", "svyprop", "svyquantile",
+           "svychisq", "weighted_chisq"]
 
 
 @dataclass(frozen=True)
@@ -78,14 +84,20 @@ def _mean_and_var(x: np.ndarray, design: Design) -> tuple[np.ndarray, np.ndarray
 
 def svymean(x, design: Design) -> tuple[float, float]:
     """(mean, SE) as ``survey::svymean(~x, design)``."""
-    xv = _values(x, design)
+    return _svymean(_values(x, design), design)
+
+
+def _svymean(xv: np.ndarray, design: Design) -> tuple[float, float]:
     mean, v = _mean_and_var(xv[:, None], design)
     return float(mean[0]), float(math.sqrt(max(v[0, 0], 0.0)))
 
 
 def svyvar(x, design: Design) -> float:
     """The point estimate of ``survey::svyvar(~x, design)`` (weighted SD = its square root)."""
-    xv = _values(x, design)
+    return _svyvar(_values(x, design), design)
+
+
+def _svyvar(xv: np.ndarray, design: Design) -> float:
     w = design.weights
     total = _total_weight(design)
     n = int(np.count_nonzero(w))
@@ -111,41 +123,105 @@ def svyquantile(x, design: Design, p: float) -> float:
         >>> svyquantile([1, 2, 3, 4], Design([1, 1, 1, 5]), 0.5)
         4.0
     """
-    x = _values(x, design)
+    return _svyquantiles(_values(x, design), design, (p,))[0]
+
+
+def _svyquantiles(xv: np.ndarray, design: Design, ps, order: np.ndarray | None = None) -> list[float]:
+    """:func:`svyquantile` of the values `xv` (as :func:`_values` gives them) at each p of `ps`.
+
+    `order`: the rows by increasing x, ties in row order (``np.argsort(x, kind="stable")``; rows
+    of zero weight may sit anywhere), when the caller sorts x once for many domains.
+    """
     keep = design.weights != 0
     if not keep.any():
-        return math.nan
-    x, w = x[keep], design.weights[keep]
-    order = np.argsort(x, kind="stable")
-    x = x[order]
-    cumulative = np.cumsum(w[order].astype(np.longdouble))
+        return [math.nan] * len(ps)
+    if order is None:
+        order = np.argsort(xv, kind="stable")
+    rows = order[keep[order]]   # the rows of positive weight, by x then row (a stable sort of them)
+    x = xv[rows]
+    cumulative = np.cumsum(design.weights[rows].astype(np.longdouble))
     total = float(cumulative[-1])
-    cumulative = cumulative.astype(float)
-    at_or_below = np.flatnonzero(cumulative <= p * total)
-    k = int(at_or_below[-1]) if at_or_below.size else 0
-    if p - cumulative[k] / total == 0:
-        return float(x[k])
-    return float(x[min(k + 1, x.size - 1)])
+    cumulative = cumulative.astype(float)  # nondecreasing: the last row at or below p W by bisection
+    out = []
+    for p in ps:
+        k = max(int(np.searchsorted(cumulative, p * total, side="right")) - 1, 0)
+        if p - cumulative[k] / total == 0:
+            out.append(float(x[k]))
+        else:
+            out.append(float(x[min(k + 1, x.size - 1)]))
+    return out
 
 
-def _levels(values, mask: np.ndarray) -> tuple[np.ndarray, list]:
-    """Codes (-1 = missing) and the levels present among rows ``mask``: a Categorical's own
-    order, else sorted values (as R's factor())."""
-    s = values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        cats = list(s.cat.categories)
-        codes = s.cat.codes.to_numpy()
-    else:
-        codes_, cats_ = pd.factorize(s, sort=True)
-        cats, codes = list(cats_), codes_
-    codes = np.asarray(codes, dtype=np.int64)
-    present = np.zeros(len(cats), dtype=bool)
-    inside = codes[mask & (codes >= 0)]
-    present[np.unique(inside)] = True
-    remap = np.cumsum(present) - 1
-    new = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-    new = np.where((codes >= 0) & present[np.maximum(codes, 0)], new, -1)
-    return new, [c for c, keep in zip(cats, present) if keep]
+@dataclass(frozen=True)
+class ContinuousSummary:
+    """A continuous variable in one domain: :func:`svymean`, :func:`svyvar` and
+    :func:`svyquantile` at each requested p, computed from one pass over the values."""
+
+    mean: float
+    se: float
+    var: float
+    quantiles: tuple[float, ...]
+
+
+def summarise(x, design: Design, ps=(), order: np.ndarray | None = None) -> ContinuousSummary:
+    """:func:`svymean` (mean, SE), :func:`svyvar` and :func:`svyquantile` at each p of `ps`, the
+    same numbers as those functions give one by one. `order` (optional): the rows by
+    increasing x, ties in row order (``np.argsort(x, kind="stable")``), for a caller that
+    describes the same x in many domains.
+
+        >>> s = summarise([1, 2, 3, 4], Design([1, 1, 1, 5]), (0.5,))
+        >>> s.mean, s.quantiles
+        (3.25, (4.0,))
+    """
+    xv = _values(x, design)
+    mean, se = _svymean(xv, design)
+    return ContinuousSummary(mean, se, _svyvar(xv, design), tuple(_svyquantiles(xv, design, ps, order)))
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A categorical variable coded once: integer codes (-1 = missing) into its levels, a
+    Categorical's own order, else the sorted distinct values (as R's factor()). The functions
+    here take one wherever they take a variable's values, so a caller that describes one
+    variable in many domains codes it once.
+
+        >>> f = Factor.of(["b", "a", None, "b"])
+        >>> f.codes.tolist(), f.levels
+        ([1, 0, -1, 1], ['a', 'b'])
+    """
+
+    codes: np.ndarray
+    levels: list
+
+    @classmethod
+    def of(cls, values) -> "Factor":
+        if isinstance(values, Factor):
+            return values
+        s = values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = list(s.cat.categories)
+            codes = s.array.codes
+        else:
+            codes_, cats_ = pd.factorize(s, sort=True)
+            cats, codes = list(cats_), codes_
+        return cls(np.asarray(codes, dtype=np.int64), cats)
+
+    def __len__(self) -> int:
+        return self.codes.shape[0]
+
+    def take(self, rows) -> "Factor":
+        """The factor of the rows `rows` (a mask or indices), with the same levels."""
+        return Factor(self.codes[rows], self.levels)
+
+    def within(self, mask: np.ndarray) -> tuple[np.ndarray, list]:
+        """Codes (-1 = missing or a level absent from the rows ``mask``) and the levels present
+        among those rows, in order."""
+        codes = self.codes
+        present = np.zeros(len(self.levels), dtype=bool)
+        present[codes[mask & (codes >= 0)]] = True
+        # new code of each old code, and -1 for the absent levels and (last, code -1) missing
+        recode = np.append(np.where(present, np.cumsum(present) - 1, -1), -1)
+        return recode[codes], [c for c, keep in zip(self.levels, present) if keep]
 
 
 def svyprop(levels_array, design: Design) -> dict[str, tuple[float, float]]:
@@ -154,11 +230,10 @@ def svyprop(levels_array, design: Design) -> dict[str, tuple[float, float]]:
     Levels are those present among the domain's rows, in the Categorical's order (else
     sorted). A missing value on a row of positive weight is an error (as svymean's NA).
     """
-    arr = levels_array if isinstance(levels_array, pd.Series) else pd.Series(levels_array)
-    if len(arr) != design.n:
-        raise DesignError(f"the variable has {len(arr)} values, the design {design.n} rows")
-    domain = design.domain
-    codes, levels = _levels(arr, domain)
+    factor = Factor.of(levels_array)
+    if len(factor) != design.n:
+        raise DesignError(f"the variable has {len(factor)} values, the design {design.n} rows")
+    codes, levels = factor.within(design.domain)
     if ((codes < 0) & (design.weights != 0)).any():
         i = np.flatnonzero((codes < 0) & (design.weights != 0))
         raise DesignError(f"the variable is missing for {i.size} row(s) with a positive weight (first at index {i[0]})")
@@ -177,14 +252,13 @@ def _pearson(table: np.ndarray) -> float:
 
 def svychisq(row, col, design: Design) -> ChisqTest:
     """``survey::svychisq(~row + col, design, statistic = "F")``: Rao-Scott second-order F."""
-    row = row.reset_index(drop=True) if isinstance(row, pd.Series) else pd.Series(np.asarray(row))
-    col = col.reset_index(drop=True) if isinstance(col, pd.Series) else pd.Series(np.asarray(col))
+    row, col = Factor.of(row), Factor.of(col)
     for values, what in ((row, "row"), (col, "column")):
         if len(values) != design.n:
             raise DesignError(f"the {what} variable has {len(values)} values, the design {design.n} rows")
     domain = design.domain
-    r_codes, r_levels = _levels(row, domain)
-    c_codes, c_levels = _levels(col, domain)
+    r_codes, r_levels = row.within(domain)
+    c_codes, c_levels = col.within(domain)
     ok = (r_codes >= 0) & (c_codes >= 0)
     if not ok[domain].all():
         i = np.flatnonzero(domain & ~ok)
@@ -232,13 +306,12 @@ def weighted_chisq(row, col, weights) -> ChisqTest:
     if (w < 0).any():
         i = np.flatnonzero(w < 0)
         raise DesignError(f"weights are negative for {i.size} row(s) (first at index {i[0]}, weight {w[i[0]]!r})")
-    row = row.reset_index(drop=True) if isinstance(row, pd.Series) else pd.Series(np.asarray(row))
-    col = col.reset_index(drop=True) if isinstance(col, pd.Series) else pd.Series(np.asarray(col))
+    row, col = Factor.of(row), Factor.of(col)
     if len(row) != w.shape[0] or len(col) != w.shape[0]:
         raise DesignError(f"row ({len(row)}), col ({len(col)}) and weights ({w.shape[0]}) must have the same length")
     all_rows = np.ones(w.shape[0], dtype=bool)
-    r_codes, r_levels = _levels(row, all_rows)
-    c_codes, c_levels = _levels(col, all_rows)
+    r_codes, r_levels = row.within(all_rows)
+    c_codes, c_levels = col.within(all_rows)
     n = w.shape[0]
     total = w.sum()
     if total <= 0:

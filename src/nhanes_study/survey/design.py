@@ -142,6 +142,15 @@ class Design:
         self._psu_stratum = psu_stratum
         self.n_strata = int(self.strata.max(initial=-1)) + 1
         self._psus_per_stratum = np.bincount(psu_stratum, minlength=self.n_strata)
+        # Each PSU's stratum size, lonely flag and scale n_h / (n_h - 1) (1 when lonely).
+        nh = self._psus_per_stratum[psu_stratum].astype(float)
+        self._psu_lonely = nh == 1
+        self._any_lonely = bool(self._psu_lonely.any())
+        self._psu_scale = np.where(self._psu_lonely, 1.0, nh / np.where(self._psu_lonely, 1.0, nh - 1.0))
+        # Every PSU one row (no clustering): PSU totals are the rows themselves, reordered
+        # only if the PSU codes are not already in row order.
+        self._one_row_psus = self.n_psu == self.n
+        self._in_row_order = bool(np.array_equal(order, np.arange(self.n)))
 
     def _copy(self) -> "Design":
         new = object.__new__(Design)
@@ -186,6 +195,8 @@ class Design:
             x = x[:, None]
         if self.n_psu == 0:
             return np.zeros((0, x.shape[1]))
+        if self._one_row_psus:  # a sum of one row is that row
+            return x.copy() if self._in_row_order else x[self._order]
         return np.add.reduceat(x[self._order], self._psu_starts, axis=0)
 
     def variance(self, scores: np.ndarray) -> np.ndarray:
@@ -197,22 +208,30 @@ class Design:
             x = x[:, None]
         if x.shape[0] != self.n:
             raise DesignError(f"scores have {x.shape[0]} rows, the design {self.n}")
-        v = self.variance_of_totals(self.psu_totals(x))
+        # Rows that are their own PSUs, in order, are their own totals (read, not copied).
+        z = x if self._one_row_psus and self._in_row_order else self.psu_totals(x)
+        v = self.variance_of_totals(z)
         return v[0, 0] if one else v
 
     def variance_of_totals(self, z: np.ndarray) -> np.ndarray:
         """:meth:`variance` from the PSU totals ``z`` (n_psu x p, as :meth:`psu_totals`)."""
         z = np.asarray(z, dtype=float)
         h = self._psu_stratum
-        nh = self._psus_per_stratum[h].astype(float)              # PSUs of each PSU's stratum
-        sums = np.zeros((self.n_strata, z.shape[1]))
-        np.add.at(sums, h, z)
-        means = sums / np.maximum(self._psus_per_stratum, 1)[:, None]
-        lonely = nh == 1
-        centred = z - means[h]
-        scale = np.where(lonely, 1.0, nh / np.where(lonely, 1.0, nh - 1.0))
+        if self.n_strata == 1 and z.shape[0]:
+            # One stratum: its total summed in PSU order, as np.add.at below does (a running
+            # sum; + 0.0 gives the sum's zero the sign add.at's 0.0 start gives it).
+            sums = np.cumsum(z, axis=0)[-1:] + 0.0
+            means = sums / np.maximum(self._psus_per_stratum, 1)[:, None]
+            centred = z - means                                   # every PSU in stratum 0
+        else:
+            sums = np.zeros((self.n_strata, z.shape[1]))
+            np.add.at(sums, h, z)
+            means = sums / np.maximum(self._psus_per_stratum, 1)[:, None]
+            centred = z - means[h]
+        lonely = self._psu_lonely
+        scale = self._psu_scale
         factor = 1.0
-        if lonely.any():
+        if self._any_lonely:
             policy = self.lonely_psu
             if policy == "adjust":
                 centred = np.where(lonely[:, None], z, centred)   # centred on 0, not its own mean
