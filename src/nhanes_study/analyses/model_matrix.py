@@ -55,6 +55,7 @@ class ModelColumns:
     def __init__(self, frame: pd.DataFrame):
         self._frame = frame
         self._columns: dict[str, tuple[np.ndarray, list | None]] = {}
+        self._dummies: dict[tuple[str, tuple[int, ...]], list[np.ndarray]] = {}
         self.n_rows = len(frame)
 
     def __len__(self) -> int:
@@ -66,6 +67,26 @@ class ModelColumns:
         if column is None:
             column = self._columns[name] = _convert(self._frame[name])
         return column
+
+    def with_columns(self, frame: pd.DataFrame, replaced: Sequence[str]) -> "ModelColumns":
+        """The snapshot of `frame`, which is this snapshot's frame with the columns `replaced`
+        added or replaced: what was converted here of the other columns is kept."""
+        new = ModelColumns(frame)
+        gone = set(replaced)
+        new._columns = {k: v for k, v in self._columns.items() if k not in gone}
+        new._dummies = {k: v for k, v in self._dummies.items() if k[0] not in gone}
+        return new
+
+    def dummies(self, name: str, levels: Sequence[int]) -> list[np.ndarray]:
+        """The 0/1 columns of categorical `name` for the level codes `levels` (built once)."""
+        key = (name, tuple(levels))
+        block = self._dummies.get(key)
+        if block is None:
+            block = _dummies(self.get(name)[0], list(levels))
+            for column in block:
+                column.setflags(write=False)
+            self._dummies[key] = block
+        return block
 
 
 def _convert(series: pd.Series) -> tuple[np.ndarray, list | None]:
@@ -138,7 +159,7 @@ def build_model_matrix(
         values, categories = columns.get(term)
         if categories is not None:
             levels = _levels(values, categories, references.get(term), rows)
-            block = _dummies(values, levels[1:])
+            block = columns.dummies(term, levels[1:])
             block_names = [f"{term}{categories[i]}" for i in levels[1:]]
         else:
             block, block_names = [values], [term]
