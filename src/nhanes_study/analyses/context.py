@@ -174,12 +174,13 @@ class ProfileContext:
         """:meth:`fit` of each of `outcomes` on the same terms and rows (the model matrix is
         built once for the outcomes that leave no row out)."""
         mm = self.matrix(terms, rows, interactions)
-        finite = np.isfinite(mm.matrix).all(axis=1)
+        # (a finite sum: every value is finite; else look row by row)
+        finite = True if np.isfinite(np.sum(mm.matrix)) else np.isfinite(mm.matrix).all(axis=1)
         out = []
         for outcome in outcomes:
             y = self._outcome_values(outcome)
             complete = np.isfinite(y) & finite
-            if complete.all():
+            if complete.all():  # (also when complete is the scalar True: no row of y is missing)
                 fit_rows, fit_mm = rows, mm
             else:
                 fit_rows = complete if rows is None else rows & complete
