@@ -140,6 +140,12 @@ class ProfileContext:
         return build_model_matrix(self.columns, list(terms), interactions=interactions,
                                   references=self.references, intercept=intercept, rows=rows)
 
+    def _fit_matrix_of(self, terms: Sequence[str], rows: np.ndarray | None,
+                       interactions: Sequence[str]) -> ModelMatrix:
+        """:meth:`matrix`, read-only and shared with recent fits that had the same columns."""
+        return build_model_matrix(self.columns, list(terms), interactions=interactions,
+                                  references=self.references, rows=rows, reuse=True)
+
     def family(self, outcome: str) -> Family:
         """The family `outcome` is fitted with (gaussian for a variable that is no outcome)."""
         return (self.families or {}).get(outcome) or get_family("gaussian")
@@ -173,7 +179,7 @@ class ProfileContext:
                      interactions: Sequence[str] = (), family: str | None = None) -> list[Fitted]:
         """:meth:`fit` of each of `outcomes` on the same terms and rows (the model matrix is
         built once for the outcomes that leave no row out)."""
-        mm = self.matrix(terms, rows, interactions)
+        mm = self._fit_matrix_of(terms, rows, interactions)
         # (a finite sum: every value is finite; else look row by row)
         finite = True if np.isfinite(np.sum(mm.matrix)) else np.isfinite(mm.matrix).all(axis=1)
         out = []
@@ -184,7 +190,7 @@ class ProfileContext:
                 fit_rows, fit_mm = rows, mm
             else:
                 fit_rows = complete if rows is None else rows & complete
-                fit_mm = self.matrix(terms, fit_rows, interactions)
+                fit_mm = self._fit_matrix_of(terms, fit_rows, interactions)
             out.append(self._fit_matrix(outcome, y, fit_mm, fit_rows, family))
         return out
 

@@ -28,6 +28,7 @@ snapshot instead of the frame: each column is then converted to numpy once, not 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -56,7 +57,11 @@ class ModelColumns:
         self._frame = frame
         self._columns: dict[str, tuple[np.ndarray, list | None]] = {}
         self._dummies: dict[tuple[str, tuple[int, ...]], list[np.ndarray]] = {}
+        self._matrices: OrderedDict[tuple, ModelMatrix] = OrderedDict()  # the last few reused
         self.n_rows = len(frame)
+
+    #: How many of the last matrices built with ``reuse=True`` are kept.
+    KEPT_MATRICES = 8
 
     def __len__(self) -> int:
         return self.n_rows
@@ -133,15 +138,41 @@ def build_model_matrix(
     references: Mapping[str, str | None] | None = None,
     intercept: bool = True,
     rows: np.ndarray | None = None,
+    reuse: bool = False,
 ) -> ModelMatrix:
     """Intercept, then each term in order, then each interaction's columns ("a:b", both in `terms`).
 
     `frame` is a DataFrame or its `ModelColumns`. `rows` (a boolean mask) says which rows are
     fitted (a domain): a level with no row there gets no column, so the fit is not singular.
+    ``reuse=True`` (with `ModelColumns`): the same matrix as a recent call whose columns were
+    the same (the same terms, and the same levels present among its rows), read-only.
     """
     columns = frame if isinstance(frame, ModelColumns) else ModelColumns(frame)
-    n = len(columns)
     references = references or {}
+    levels: dict[str, list[int]] = {}
+    for term in terms:
+        values, categories = columns.get(term)
+        if categories is not None:
+            levels[term] = _levels(values, categories, references.get(term), rows)
+    if not (reuse and isinstance(frame, ModelColumns)):
+        return _build(columns, terms, interactions, levels, intercept)
+    key = (tuple(terms), tuple(interactions), intercept, tuple((t, tuple(v)) for t, v in levels.items()))
+    kept = columns._matrices
+    mm = kept.get(key)
+    if mm is None:
+        mm = _build(columns, terms, interactions, levels, intercept)
+        mm.matrix.setflags(write=False)
+        kept[key] = mm
+        if len(kept) > columns.KEPT_MATRICES:
+            kept.popitem(last=False)
+    else:
+        kept.move_to_end(key)
+    return mm
+
+
+def _build(columns: ModelColumns, terms: Sequence[str], interactions: Sequence[str],
+           levels: dict[str, list[int]], intercept: bool) -> ModelMatrix:
+    n = len(columns)
     cols: list[np.ndarray] = []
     names: list[str] = []
     groups: dict[str, tuple[int, ...]] = {}
@@ -158,9 +189,9 @@ def build_model_matrix(
     for term in terms:
         values, categories = columns.get(term)
         if categories is not None:
-            levels = _levels(values, categories, references.get(term), rows)
-            block = columns.dummies(term, levels[1:])
-            block_names = [f"{term}{categories[i]}" for i in levels[1:]]
+            held = levels[term]
+            block = columns.dummies(term, held[1:])
+            block_names = [f"{term}{categories[i]}" for i in held[1:]]
         else:
             block, block_names = [values], [term]
         blocks[term] = (block, block_names)
