@@ -177,7 +177,9 @@ class Design:
         """Design degrees of freedom, as ``survey::degf``: distinct PSUs minus distinct strata
         among the rows with a nonzero weight (for a domain: the PSUs holding domain members)."""
         inset = self.weights != 0
-        return int(np.unique(self.psu[inset]).size - np.unique(self.strata[inset]).size)
+        psus = np.count_nonzero(np.bincount(self.psu[inset], minlength=self.n_psu))
+        strata = np.count_nonzero(np.bincount(self.strata[inset], minlength=self.n_strata))
+        return int(psus - strata)
 
     def psu_totals(self, x: np.ndarray) -> np.ndarray:
         """Column totals of ``x`` (n x p) within each PSU (n_psu x p)."""
@@ -187,6 +189,18 @@ class Design:
         if self.n_psu == 0:
             return np.zeros((0, x.shape[1]))
         return np.add.reduceat(x[self._order], self._psu_starts, axis=0)
+
+    def psu_totals_scaled(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """``psu_totals(x * s[:, None])`` (the same numbers), x (n x p) scaled by row after
+        it is put in PSU order: one n x p temporary instead of two."""
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        if self.n_psu == 0:
+            return np.zeros((0, x.shape[1]))
+        z = x.take(self._order, axis=0)
+        z *= np.asarray(s, dtype=float)[self._order][:, None]
+        return np.add.reduceat(z, self._psu_starts, axis=0)
 
     def variance(self, scores: np.ndarray) -> np.ndarray:
         """``survey:::svyrecvar(scores, ...)``: the linearisation variance of the column totals

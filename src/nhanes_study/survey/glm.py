@@ -371,7 +371,7 @@ def fit_design_glm(y, X, names, design: Design, family: "str | Family" = "quasib
     wn = w / np.mean(w[design.domain])
     st = irls(y, X, names, wn, fam, epsilon=epsilon, maxit=maxit, start=start)
     score = np.where(st.working_weights > 0, st.working_weights * st.working_resid, 0.0)
-    totals = design.psu_totals(X * score[:, None]) @ st.unscaled
+    totals = design.psu_totals_scaled(X, score) @ st.unscaled
     vcov = design.variance_of_totals(totals)
     vcov = (vcov + vcov.T) / 2
     # summary.svyglm's dispersion (survey 4.1): svyvar(resid(fit, "pearson"), design), the

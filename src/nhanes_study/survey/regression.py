@@ -240,7 +240,7 @@ def _svyglm_prepared(y, X, names, w, used, design: Design, *,
     coef, unscaled, resid = _wls(y, X, names, w, used)
     # V(U A) = A' V(U) A: PSU totals of the estimating functions first, then A = (X'WX)^-1
     # (fewer flops than survey's estfun %*% Ainv on every row; the same quantity).
-    totals = design.psu_totals(X * (w * resid)[:, None]) @ unscaled
+    totals = design.psu_totals_scaled(X, w * resid) @ unscaled
     vcov = design.variance_of_totals(totals)
     vcov = (vcov + vcov.T) / 2
     return LinearFit(names, coef, vcov, np.sqrt(np.diag(vcov)),
