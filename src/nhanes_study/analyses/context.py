@@ -183,6 +183,7 @@ class ProfileContext:
         # (a finite sum: every value is finite; else look row by row)
         finite = True if np.isfinite(np.sum(mm.matrix)) else np.isfinite(mm.matrix).all(axis=1)
         out = []
+        gathered: dict = {}  # the fitted rows of a matrix, taken once for the outcomes
         for outcome in outcomes:
             y = self._outcome_values(outcome)
             complete = np.isfinite(y) & finite
@@ -191,7 +192,7 @@ class ProfileContext:
             else:
                 fit_rows = complete if rows is None else rows & complete
                 fit_mm = self._fit_matrix_of(terms, fit_rows, interactions)
-            out.append(self._fit_matrix(outcome, y, fit_mm, fit_rows, family))
+            out.append(self._fit_matrix(outcome, y, fit_mm, fit_rows, family, gathered))
         return out
 
     def _outcome_values(self, outcome: str) -> np.ndarray:
@@ -199,14 +200,22 @@ class ProfileContext:
         return values if categories is None else self.frame[outcome].to_numpy(dtype=float)
 
     def _fit_matrix(self, outcome: str, y: np.ndarray, mm: ModelMatrix, rows: np.ndarray | None,
-                    family: str | None) -> Fitted:
+                    family: str | None, gathered: dict | None = None) -> Fitted:
         fam = get_family(family).for_weights(self.weighted) if family else self.fitting_family(outcome)
         if self.profile.variance == "linearization":
             fit = fit_design_glm(y, mm.matrix, mm.names, self.domain_design(rows), fam)
         elif rows is None:
             fit = fit_glm(y, mm.matrix, mm.names, self.prior_weights(fam), fam)
         else:
-            fit = fit_glm(y[rows], mm.matrix[rows], mm.names, self.prior_weights(fam, rows), fam)
+            key = (id(mm), id(rows))
+            if gathered is None or key not in gathered:
+                X = mm.matrix[rows]
+                X.setflags(write=False)
+                if gathered is not None:
+                    gathered[key] = (mm, rows, X)  # (mm and rows kept alive: their ids stay theirs)
+            else:
+                X = gathered[key][2]
+            fit = fit_glm(y[rows], X, mm.names, self.prior_weights(fam, rows), fam)
         return Fitted(fit, mm, self.ci)
 
     def domain_design(self, rows: np.ndarray | None) -> Design:
