@@ -24,6 +24,15 @@ snapshot instead of the frame: each column is then converted to numpy once, not 
     >>> columns = ModelColumns(frame)
     >>> build_model_matrix(columns, ["x", "g"]).matrix.tobytes() == build_model_matrix(frame, ["x", "g"]).matrix.tobytes()
     True
+
+A snapshot also keeps each categorical's dummies and, for ``reuse=True``, the last few
+matrices: a fit whose matrix has the same columns as a recent one (the same terms, the same
+levels present among its rows, e.g. each level of a subgroup) gets that matrix, read-only::
+
+    >>> rows = frame["x"].lt(3).to_numpy()     # rows 1-2 and rows 3-4 both hold a and b
+    >>> build_model_matrix(columns, ["x", "g"], rows=rows, reuse=True) is build_model_matrix(
+    ...     columns, ["x", "g"], rows=~rows, reuse=True)
+    True
 """
 
 from __future__ import annotations
@@ -163,7 +172,7 @@ def build_model_matrix(
         mm = _build(columns, terms, interactions, levels, intercept)
         mm.matrix.setflags(write=False)
         kept[key] = mm
-        if len(kept) > columns.KEPT_MATRICES:
+        while len(kept) > columns.KEPT_MATRICES:
             kept.popitem(last=False)
     else:
         kept.move_to_end(key)
