@@ -194,12 +194,11 @@ class Design:
         """``psu_totals(x * s[:, None])`` (the same numbers), x (n x p) scaled by row after
         it is put in PSU order: one n x p temporary instead of two."""
         x = np.asarray(x, dtype=float)
-        if x.ndim == 1:
-            x = x[:, None]
-        if self.n_psu == 0:
-            return np.zeros((0, x.shape[1]))
+        s = np.asarray(s, dtype=float)
+        if x.ndim != 2 or not x.flags.c_contiguous or self.n_psu == 0:
+            return self.psu_totals(x * (s if x.ndim == 1 else s[:, None]))  # (the layout it gives)
         z = x.take(self._order, axis=0)
-        z *= np.asarray(s, dtype=float)[self._order][:, None]
+        z *= s[self._order][:, None]
         return np.add.reduceat(z, self._psu_starts, axis=0)
 
     def variance(self, scores: np.ndarray) -> np.ndarray:
