@@ -121,3 +121,44 @@ def test_householder_qr_is_scipys_r():
         expected = linalg.qr(np.asfortranarray(a), mode="r", check_finite=False)[0]
         got = _householder_qr(np.asfortranarray(a))
         assert np.triu(got[:p, :p]).tobytes() == expected[:p, :p].tobytes()
+
+
+def test_rows_outside_the_domain_do_not_matter_to_linear_fits():
+    """A least-squares fit reads X on the rows it uses only: NaN, inf or huge values on the
+    others give the bits that zeros there give (svyglm on a domain, glm with zero weights)."""
+    from nhanes_study.survey.glm import fit_design_glm, fit_glm
+    from nhanes_study.survey.regression import fit_svyglm, fit_weighted_glm
+
+    rng = np.random.default_rng(11)
+    n = 600
+    design = Design(rng.uniform(0.5, 2.0, n), rng.integers(0, 10, n), rng.integers(0, 2, n))
+    domain = rng.uniform(size=n) < 0.4
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 4)), (rng.uniform(size=n) < 0.5).astype(float)])
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=n)
+    zeroed = np.where(domain[:, None], X, 0.0)
+    junk = X.copy()
+    outside = np.flatnonzero(~domain)
+    junk[outside[::3], 1] = np.nan
+    junk[outside[1::3], 2] = np.inf
+    junk[outside[2::3], 3] = -1e300
+    y_junk = np.where(domain, y, np.nan)
+    names = [f"x{j}" for j in range(X.shape[1])]
+    sub = design.subset(domain)
+    weights = np.where(domain, design.weights, 0.0)
+    fits = [
+        (fit_svyglm(y, zeroed, names, sub), fit_svyglm(y_junk, junk, names, sub)),
+        (fit_design_glm(y, zeroed, names, sub, "gaussian"), fit_design_glm(y_junk, junk, names, sub, "gaussian")),
+        (fit_weighted_glm(y, zeroed, names, weights), fit_weighted_glm(y_junk, junk, names, weights)),
+        (fit_glm(y, zeroed, names, weights, "gaussian"), fit_glm(y_junk, junk, names, weights, "gaussian")),
+    ]
+    for a, b in fits:
+        assert a.coef.tobytes() == b.coef.tobytes()
+        assert a.vcov.tobytes() == b.vcov.tobytes()
+        assert a.n == b.n == domain.sum()
+    assert fits[1][0].deviance == fits[1][1].deviance and fits[1][0].null_deviance == fits[1][1].null_deviance
+    # the domain's totals: rows outside count as 0
+    s = rng.normal(size=n)
+    expected = sub.psu_totals(zeroed * s[:, None])
+    assert sub.psu_totals_scaled(junk, s * domain, rows=domain).tobytes() == expected.tobytes()
+    assert sub.psu_totals_scaled(np.asfortranarray(junk), s * domain, rows=domain).tobytes() == \
+        sub.psu_totals(np.asfortranarray(zeroed) * s[:, None]).tobytes()

@@ -190,14 +190,19 @@ class Design:
             return np.zeros((0, x.shape[1]))
         return np.add.reduceat(x[self._order], self._psu_starts, axis=0)
 
-    def psu_totals_scaled(self, x: np.ndarray, s: np.ndarray) -> np.ndarray:
+    def psu_totals_scaled(self, x: np.ndarray, s: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """``psu_totals(x * s[:, None])`` (the same numbers), x (n x p) scaled by row after
-        it is put in PSU order: one n x p temporary instead of two."""
+        it is put in PSU order: one n x p temporary instead of two. With `rows` (a boolean
+        mask), the other rows count as 0 whatever x holds there (as if x were 0 there)."""
         x = np.asarray(x, dtype=float)
         s = np.asarray(s, dtype=float)
         if x.ndim != 2 or not x.flags.c_contiguous or self.n_psu == 0:
+            if rows is not None:
+                x = np.where(rows if x.ndim == 1 else rows[:, None], x, 0.0)
             return self.psu_totals(x * (s if x.ndim == 1 else s[:, None]))  # (the layout it gives)
         z = x.take(self._order, axis=0)
+        if rows is not None:
+            z[~rows[self._order]] = 0.0
         z *= s[self._order][:, None]
         return np.add.reduceat(z, self._psu_starts, axis=0)
 

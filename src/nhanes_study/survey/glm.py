@@ -323,7 +323,7 @@ def fit_glm(y, X, names, weights=None, family: "str | Family" = "binomial", *,
     fam = get_family(family)
     if weights is None:
         weights = np.ones(np.asarray(y).reshape(-1).shape[0])
-    y, X, names, w, used = _prepare(y, X, names, weights)
+    y, X, names, w, used = _prepare(y, X, names, weights, zero_x=not fam.closed_form)
     if fam.closed_form:
         return _from_linear(*_weighted_glm_prepared(y, X, names, w, used), y, X, w, fam)
     n_used = int(used.sum())
@@ -362,7 +362,7 @@ def fit_design_glm(y, X, names, design: Design, family: "str | Family" = "quasib
     if not isinstance(design, Design):
         raise TypeError("design must be a nhanes_study.survey.Design")
     fam = get_family(family)
-    y, X, names, w, used = _prepare(y, X, names, design.weights)
+    y, X, names, w, used = _prepare(y, X, names, design.weights, zero_x=not fam.closed_form)
     n_used = int(used.sum())
     if fam.closed_form:
         return _from_linear(*_svyglm_prepared(y, X, names, w, used, design, df=df), y, X, w, fam)

@@ -104,7 +104,11 @@ class WaldTest:
 # --------------------------------------------------------------------------- fitting
 
 
-def _prepare(y, X, names, weights) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray]:
+def _prepare(y, X, names, weights, *, zero_x: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray]:
+    """y, X, names, w and the rows used (w > 0), checked; y is 0 on the other rows, and X too
+    unless ``zero_x=False`` (for the least-squares fits, which read X on the used rows only;
+    X must then be C-ordered, else it is zeroed all the same)."""
     y = np.asarray(y, dtype=float).reshape(-1)
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
@@ -135,10 +139,12 @@ def _prepare(y, X, names, weights) -> tuple[np.ndarray, np.ndarray, tuple[str, .
         raise DesignError(f"y or X is missing or not finite for {i.size} row(s) with a positive weight "
                           f"(first at index {i[0]}); drop them or impute first")
     # Rows of weight 0 carry no information; make them harmless (they may hold NaN).
-    # (Nothing to do when every row is used: X is then kept as it is if C-ordered, the
-    # layout np.where would give it, so X @ b is the same BLAS call.)
-    if not (used.all() and X.flags.c_contiguous):
+    # (X is kept as it is if C-ordered, the layout np.where gives it, so X @ b is the
+    # same BLAS call: when every row is used, or when the caller reads the used rows only.)
+    every = bool(used.all())
+    if not every:
         y = np.where(used, y, 0.0)
+    if not X.flags.c_contiguous or (zero_x and not every):
         X = np.where(used[:, None], X, 0.0)
     return y, X, names, w, used
 
@@ -173,7 +179,8 @@ def _householder_qr(A: np.ndarray) -> np.ndarray:
 
 
 def _wls(y, X, names, w, used):
-    """Weighted least squares by QR of sqrt(w) X (as glm.fit). Returns coef, (X'WX)^-1, resid."""
+    """Weighted least squares by QR of sqrt(w) X (as glm.fit). Returns coef, (X'WX)^-1, resid
+    (0 on the rows not used). Reads X on the used rows only."""
     p = X.shape[1]
     m = int(used.sum())
     if p > m:
@@ -198,7 +205,9 @@ def _wls(y, X, names, w, used):
     coef = linalg.solve_triangular(r, qty, check_finite=False)
     rinv = linalg.solve_triangular(r, np.eye(p), check_finite=False)
     unscaled = rinv @ rinv.T
-    resid = y - X @ coef
+    resid = y - X @ coef  # (row by row: a row's value does not depend on the others')
+    if not every:
+        resid = np.where(used, resid, 0.0)  # (what zeroed rows of X and y give, whatever X holds)
     return coef, unscaled, resid
 
 
@@ -208,11 +217,12 @@ def fit_weighted_glm(y, X, names, weights) -> LinearFit:
     Rows of weight 0 are kept out of ``n`` and ``df`` (glm's ``n.ok``); their y and X may be
     missing. ``df = n - p``; ``vcov = dispersion (X'WX)^-1``, ``dispersion = sum(w r^2)/df``.
     """
-    return _weighted_glm_prepared(*_prepare(y, X, names, weights))[0]
+    return _weighted_glm_prepared(*_prepare(y, X, names, weights, zero_x=False))[0]
 
 
 def _weighted_glm_prepared(y, X, names, w, used) -> tuple[LinearFit, np.ndarray]:
-    """:func:`fit_weighted_glm` of data as :func:`_prepare` leaves them; and the residuals."""
+    """:func:`fit_weighted_glm` of data as :func:`_prepare` leaves them (X may hold anything on
+    the rows not used); and the residuals."""
     coef, unscaled, resid = _wls(y, X, names, w, used)
     n_used = int(used.sum())
     df = n_used - X.shape[1]
@@ -230,17 +240,17 @@ def fit_svyglm(y, X, names, design: Design, *, df: float | None = None) -> Linea
     """
     if not isinstance(design, Design):
         raise TypeError("design must be a nhanes_study.survey.Design")
-    return _svyglm_prepared(*_prepare(y, X, names, design.weights), design, df=df)[0]
+    return _svyglm_prepared(*_prepare(y, X, names, design.weights, zero_x=False), design, df=df)[0]
 
 
 def _svyglm_prepared(y, X, names, w, used, design: Design, *,
                      df: float | None = None) -> tuple[LinearFit, np.ndarray]:
-    """:func:`fit_svyglm` of data as :func:`_prepare` leaves them (w: the design's weights);
-    and the residuals."""
+    """:func:`fit_svyglm` of data as :func:`_prepare` leaves them (w: the design's weights; X
+    may hold anything on the rows not used); and the residuals."""
     coef, unscaled, resid = _wls(y, X, names, w, used)
     # V(U A) = A' V(U) A: PSU totals of the estimating functions first, then A = (X'WX)^-1
     # (fewer flops than survey's estfun %*% Ainv on every row; the same quantity).
-    totals = design.psu_totals_scaled(X, w * resid) @ unscaled
+    totals = design.psu_totals_scaled(X, w * resid, rows=None if used.all() else used) @ unscaled
     vcov = design.variance_of_totals(totals)
     vcov = (vcov + vcov.T) / 2
     return LinearFit(names, coef, vcov, np.sqrt(np.diag(vcov)),
