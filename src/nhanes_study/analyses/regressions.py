@@ -112,15 +112,10 @@ def table2(ctx: ProfileContext, study: Study) -> list[dict]:
     return [record for outcome in study.outcomes for record in out[outcome]]
 
 
-def interaction_test(ctx: ProfileContext, study: Study, outcome: str, model: Model, variable: str,
-                     form: FormModel | None = None) -> dict:
-    """Wald F of exposure (the form's term) × stratifier in the full-cohort model (adjusters + stratifier)."""
-    return interaction_tests(ctx, study, [outcome], model, variable, form)[outcome]
-
-
 def interaction_tests(ctx: ProfileContext, study: Study, outcomes, model: Model, variable: str,
                       form: FormModel | None = None) -> dict[str, dict]:
-    """:func:`interaction_test` of each of `outcomes` (the outcomes share one matrix)."""
+    """For each of `outcomes`: the Wald F of exposure (the form's term) × stratifier in the
+    full-cohort model (adjusters + stratifier); the outcomes share one model matrix."""
     term = form.term if form is not None else study.exposure.variable
     terms = [term] + [v for v in model.adjust if v != variable] + [variable]
     inters = _form_terms(study, form, model, variable)[1] if form is not None else model_interactions(model, variable)
