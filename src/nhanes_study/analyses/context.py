@@ -27,13 +27,13 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from nhanes_study.analyses.model_matrix import ModelMatrix, build_model_matrix
+from nhanes_study.analyses.model_matrix import ModelColumns, ModelMatrix, build_model_matrix
 from nhanes_study.analyses.outcomes import coded_outcomes, family_of
 from nhanes_study.nhanes.weights import four_year_name, pooled_weight
 from nhanes_study.spec import Profile, Study
@@ -75,6 +75,16 @@ class ProfileContext:
     design: Design  # the full design (paper: weights only, each row its own PSU)
     references: dict[str, str | None]
     families: dict[str, Family] = None  # each outcome's family (others: gaussian)
+    # What the fits of this profile reuse, built on first use: the frame's model columns
+    # (a snapshot of `frame`) and each domain's design, by its rows.
+    columns: ModelColumns = field(default=None, repr=False, compare=False)
+    domains: dict = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.columns is None:
+            object.__setattr__(self, "columns", ModelColumns(self.frame))
+        if self.domains is None:
+            object.__setattr__(self, "domains", {})
 
     @classmethod
     def build(cls, frame: pd.DataFrame, study: Study, profile: Profile) -> "ProfileContext":
@@ -122,12 +132,19 @@ class ProfileContext:
         """The same profile over the frame plus `columns` (an exposure form's model columns)."""
         if not columns:
             return self
-        return replace(self, frame=self.frame.assign(**columns))
+        frame = self.frame.assign(**columns)
+        return replace(self, frame=frame, columns=self.columns.with_columns(frame, list(columns)))
 
     def matrix(self, terms: Sequence[str], rows: np.ndarray | None = None,
                interactions: Sequence[str] = (), intercept: bool = True) -> ModelMatrix:
-        return build_model_matrix(self.frame, list(terms), interactions=interactions,
+        return build_model_matrix(self.columns, list(terms), interactions=interactions,
                                   references=self.references, intercept=intercept, rows=rows)
+
+    def _fit_matrix_of(self, terms: Sequence[str], rows: np.ndarray | None,
+                       interactions: Sequence[str]) -> ModelMatrix:
+        """:meth:`matrix`, read-only and shared with recent fits that had the same columns."""
+        return build_model_matrix(self.columns, list(terms), interactions=interactions,
+                                  references=self.references, rows=rows, reuse=True)
 
     def family(self, outcome: str) -> Family:
         """The family `outcome` is fitted with (gaussian for a variable that is no outcome)."""
@@ -156,21 +173,60 @@ class ProfileContext:
         Rows with a missing outcome or term (a variable the study does not impute) are
         left out: in `paper` by fitting the other rows, in `design` as a domain.
         """
-        mm = self.matrix(terms, rows, interactions)
-        y = self.frame[outcome].to_numpy(dtype=float)
-        complete = np.isfinite(y) & np.isfinite(mm.matrix).all(axis=1)
-        if not complete.all():
-            rows = complete if rows is None else rows & complete
-            mm = self.matrix(terms, rows, interactions)
+        return self.fit_outcomes([outcome], terms, rows, interactions, family)[0]
+
+    def fit_outcomes(self, outcomes: Sequence[str], terms: Sequence[str], rows: np.ndarray | None = None,
+                     interactions: Sequence[str] = (), family: str | None = None) -> list[Fitted]:
+        """:meth:`fit` of each of `outcomes` on the same terms and rows (the model matrix is
+        built once for the outcomes that leave no row out)."""
+        mm = self._fit_matrix_of(terms, rows, interactions)
+        # (a finite sum: every value is finite; else look row by row)
+        finite = True if np.isfinite(np.sum(mm.matrix)) else np.isfinite(mm.matrix).all(axis=1)
+        out = []
+        gathered: dict = {}  # the fitted rows of a matrix, taken once for the outcomes
+        for outcome in outcomes:
+            y = self._outcome_values(outcome)
+            complete = np.isfinite(y) & finite
+            if complete.all():  # (also when complete is the scalar True: no row of y is missing)
+                fit_rows, fit_mm = rows, mm
+            else:
+                fit_rows = complete if rows is None else rows & complete
+                fit_mm = self._fit_matrix_of(terms, fit_rows, interactions)
+            out.append(self._fit_matrix(outcome, y, fit_mm, fit_rows, family, gathered))
+        return out
+
+    def _outcome_values(self, outcome: str) -> np.ndarray:
+        values, categories = self.columns.get(outcome)
+        return values if categories is None else self.frame[outcome].to_numpy(dtype=float)
+
+    def _fit_matrix(self, outcome: str, y: np.ndarray, mm: ModelMatrix, rows: np.ndarray | None,
+                    family: str | None, gathered: dict | None = None) -> Fitted:
         fam = get_family(family).for_weights(self.weighted) if family else self.fitting_family(outcome)
         if self.profile.variance == "linearization":
             fit = fit_design_glm(y, mm.matrix, mm.names, self.domain_design(rows), fam)
         elif rows is None:
             fit = fit_glm(y, mm.matrix, mm.names, self.prior_weights(fam), fam)
         else:
-            fit = fit_glm(y[rows], mm.matrix[rows], mm.names, self.prior_weights(fam, rows), fam)
+            key = (id(mm), id(rows))
+            if gathered is None or key not in gathered:
+                X = mm.matrix[rows]
+                X.setflags(write=False)
+                if gathered is not None:
+                    gathered[key] = (mm, rows, X)  # (mm and rows kept alive: their ids stay theirs)
+            else:
+                X = gathered[key][2]
+            fit = fit_glm(y[rows], X, mm.names, self.prior_weights(fam, rows), fam)
         return Fitted(fit, mm, self.ci)
 
     def domain_design(self, rows: np.ndarray | None) -> Design:
         """The design the descriptives of a group use (a domain, in both profiles)."""
-        return self.design if rows is None else self.design.subset(rows)
+        if rows is None:
+            return self.design
+        mask = np.asarray(rows)
+        if mask.dtype != bool or mask.ndim != 1:
+            return self.design.subset(rows)
+        key = np.packbits(mask).tobytes() + len(mask).to_bytes(8, "little")
+        domain = self.domains.get(key)
+        if domain is None:
+            domain = self.domains[key] = self.design.subset(rows)
+        return domain

@@ -24,10 +24,20 @@ snapshot instead of the frame: each column is then converted to numpy once, not 
     >>> columns = ModelColumns(frame)
     >>> build_model_matrix(columns, ["x", "g"]).matrix.tobytes() == build_model_matrix(frame, ["x", "g"]).matrix.tobytes()
     True
+
+A snapshot also keeps each categorical's dummies and, for ``reuse=True``, the last few
+matrices: a fit whose matrix has the same columns as a recent one (the same terms, the same
+levels present among its rows, e.g. each level of a subgroup) gets that matrix, read-only::
+
+    >>> rows = frame["x"].lt(3).to_numpy()     # rows 1-2 and rows 3-4 both hold a and b
+    >>> build_model_matrix(columns, ["x", "g"], rows=rows, reuse=True) is build_model_matrix(
+    ...     columns, ["x", "g"], rows=~rows, reuse=True)
+    True
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -55,7 +65,12 @@ class ModelColumns:
     def __init__(self, frame: pd.DataFrame):
         self._frame = frame
         self._columns: dict[str, tuple[np.ndarray, list | None]] = {}
+        self._dummies: dict[tuple[str, tuple[int, ...]], list[np.ndarray]] = {}
+        self._matrices: OrderedDict[tuple, ModelMatrix] = OrderedDict()  # the last few reused
         self.n_rows = len(frame)
+
+    #: How many of the last matrices built with ``reuse=True`` are kept.
+    KEPT_MATRICES = 8
 
     def __len__(self) -> int:
         return self.n_rows
@@ -66,6 +81,26 @@ class ModelColumns:
         if column is None:
             column = self._columns[name] = _convert(self._frame[name])
         return column
+
+    def with_columns(self, frame: pd.DataFrame, replaced: Sequence[str]) -> "ModelColumns":
+        """The snapshot of `frame`, which is this snapshot's frame with the columns `replaced`
+        added or replaced: what was converted here of the other columns is kept."""
+        new = ModelColumns(frame)
+        gone = set(replaced)
+        new._columns = {k: v for k, v in self._columns.items() if k not in gone}
+        new._dummies = {k: v for k, v in self._dummies.items() if k[0] not in gone}
+        return new
+
+    def dummies(self, name: str, levels: Sequence[int]) -> list[np.ndarray]:
+        """The 0/1 columns of categorical `name` for the level codes `levels` (built once)."""
+        key = (name, tuple(levels))
+        block = self._dummies.get(key)
+        if block is None:
+            block = _dummies(self.get(name)[0], list(levels))
+            for column in block:
+                column.setflags(write=False)
+            self._dummies[key] = block
+        return block
 
 
 def _convert(series: pd.Series) -> tuple[np.ndarray, list | None]:
@@ -112,15 +147,41 @@ def build_model_matrix(
     references: Mapping[str, str | None] | None = None,
     intercept: bool = True,
     rows: np.ndarray | None = None,
+    reuse: bool = False,
 ) -> ModelMatrix:
     """Intercept, then each term in order, then each interaction's columns ("a:b", both in `terms`).
 
     `frame` is a DataFrame or its `ModelColumns`. `rows` (a boolean mask) says which rows are
     fitted (a domain): a level with no row there gets no column, so the fit is not singular.
+    ``reuse=True`` (with `ModelColumns`): the same matrix as a recent call whose columns were
+    the same (the same terms, and the same levels present among its rows), read-only.
     """
     columns = frame if isinstance(frame, ModelColumns) else ModelColumns(frame)
-    n = len(columns)
     references = references or {}
+    levels: dict[str, list[int]] = {}
+    for term in terms:
+        values, categories = columns.get(term)
+        if categories is not None:
+            levels[term] = _levels(values, categories, references.get(term), rows)
+    if not (reuse and isinstance(frame, ModelColumns)):
+        return _build(columns, terms, interactions, levels, intercept)
+    key = (tuple(terms), tuple(interactions), intercept, tuple((t, tuple(v)) for t, v in levels.items()))
+    kept = columns._matrices
+    mm = kept.get(key)
+    if mm is None:
+        mm = _build(columns, terms, interactions, levels, intercept)
+        mm.matrix.setflags(write=False)
+        kept[key] = mm
+        while len(kept) > columns.KEPT_MATRICES:
+            kept.popitem(last=False)
+    else:
+        kept.move_to_end(key)
+    return mm
+
+
+def _build(columns: ModelColumns, terms: Sequence[str], interactions: Sequence[str],
+           levels: dict[str, list[int]], intercept: bool) -> ModelMatrix:
+    n = len(columns)
     cols: list[np.ndarray] = []
     names: list[str] = []
     groups: dict[str, tuple[int, ...]] = {}
@@ -137,9 +198,9 @@ def build_model_matrix(
     for term in terms:
         values, categories = columns.get(term)
         if categories is not None:
-            levels = _levels(values, categories, references.get(term), rows)
-            block = _dummies(values, levels[1:])
-            block_names = [f"{term}{categories[i]}" for i in levels[1:]]
+            held = levels[term]
+            block = columns.dummies(term, held[1:])
+            block_names = [f"{term}{categories[i]}" for i in held[1:]]
         else:
             block, block_names = [values], [term]
         blocks[term] = (block, block_names)

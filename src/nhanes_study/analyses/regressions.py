@@ -77,17 +77,22 @@ def _row_record(fitted: Fitted, row: FormRow, *, table: str, outcome: str, numbe
     }
 
 
-def _fit_rows(ctx: ProfileContext, study: Study, form: FormModel, outcome: str, model: Model, *,
-              table: str, number: int, rows: np.ndarray | None = None, stratum: dict | None = None) -> list[dict]:
+def _fit_rows(ctx: ProfileContext, study: Study, form: FormModel, model: Model, *,
+              table: str, number: int, rows: np.ndarray | None = None,
+              stratum: dict | None = None) -> dict[str, list[dict]]:
+    """Each outcome's records of one model and form over `rows` (the outcomes share one matrix)."""
     drop = stratum["variable"] if stratum else None
     terms, inters = _form_terms(study, form, model, drop)
-    fitted = ctx.fit(outcome, terms, rows=rows, interactions=inters)
-    out = []
-    for row in form.rows:
-        record = _row_record(fitted, row, table=table, outcome=outcome, number=number, model=model,
-                             profile=ctx.profile.name, stratum=stratum, form=form)
-        if record is not None:
-            out.append(record)
+    fits = ctx.fit_outcomes(study.outcomes, terms, rows=rows, interactions=inters)
+    out = {}
+    for outcome, fitted in zip(study.outcomes, fits):
+        records = out[outcome] = []
+        mine = dict(stratum) if stratum else stratum
+        for row in form.rows:
+            record = _row_record(fitted, row, table=table, outcome=outcome, number=number, model=model,
+                                 profile=ctx.profile.name, stratum=mine, form=form)
+            if record is not None:
+                records.append(record)
     return out
 
 
@@ -99,46 +104,47 @@ def _forms_context(ctx: ProfileContext, study: Study) -> tuple[ProfileContext, l
 
 def table2(ctx: ProfileContext, study: Study) -> list[dict]:
     ctx, forms = _forms_context(ctx, study)
-    out = []
-    for outcome in study.outcomes:
-        for number, model in enumerate(study.models, start=1):
-            for form in forms:
-                out.extend(_fit_rows(ctx, study, form, outcome, model, table="table2", number=number))
-    return out
+    out = {outcome: [] for outcome in study.outcomes}  # records by outcome, then model, then form
+    for number, model in enumerate(study.models, start=1):
+        for form in forms:
+            for outcome, records in _fit_rows(ctx, study, form, model, table="table2", number=number).items():
+                out[outcome].extend(records)
+    return [record for outcome in study.outcomes for record in out[outcome]]
 
 
-def interaction_test(ctx: ProfileContext, study: Study, outcome: str, model: Model, variable: str,
-                     form: FormModel | None = None) -> dict:
-    """Wald F of exposure (the form's term) × stratifier in the full-cohort model (adjusters + stratifier)."""
+def interaction_tests(ctx: ProfileContext, study: Study, outcomes, model: Model, variable: str,
+                      form: FormModel | None = None) -> dict[str, dict]:
+    """For each of `outcomes`: the Wald F of exposure (the form's term) × stratifier in the
+    full-cohort model (adjusters + stratifier); the outcomes share one model matrix."""
     term = form.term if form is not None else study.exposure.variable
     terms = [term] + [v for v in model.adjust if v != variable] + [variable]
     inters = _form_terms(study, form, model, variable)[1] if form is not None else model_interactions(model, variable)
     tested = f"{term}:{variable}"
-    fitted = ctx.fit(outcome, terms, interactions=inters + [tested])
-    return fitted.wald(tested)
+    fits = ctx.fit_outcomes(outcomes, terms, interactions=inters + [tested])
+    return {outcome: fitted.wald(tested) for outcome, fitted in zip(outcomes, fits)}
 
 
 def subgroup_table(ctx: ProfileContext, study: Study, subgroup: Subgroup) -> list[dict]:
     ctx, forms = _forms_context(ctx, study)
-    out = []
+    out = {outcome: [] for outcome in study.outcomes}  # records by outcome, then model, level, form
     frame = ctx.frame
     variable = subgroup.variable
     levels = ctx.levels_present(variable)
-    for outcome in study.outcomes:
-        for number, model in enumerate(study.models, start=1):
-            inter = {id(f): interaction_test(ctx, study, outcome, model, variable, f)
-                     for f in forms if f.continuous}
-            for level in levels:
-                rows = (frame[variable] == level).to_numpy()
-                for form in forms:
-                    records = _fit_rows(ctx, study, form, outcome, model, table=subgroup.table, number=number,
-                                        rows=rows, stratum={"variable": variable, "level": level})
+    for number, model in enumerate(study.models, start=1):
+        inter = {id(f): interaction_tests(ctx, study, study.outcomes, model, variable, f)
+                 for f in forms if f.continuous}
+        for level in levels:
+            rows = (frame[variable] == level).to_numpy()
+            for form in forms:
+                fitted = _fit_rows(ctx, study, form, model, table=subgroup.table, number=number,
+                                   rows=rows, stratum={"variable": variable, "level": level})
+                for outcome, records in fitted.items():
                     for record in records:
                         if id(form) in inter:
-                            record["p_interaction"] = inter[id(form)]["p"]
-                            record["interaction"] = inter[id(form)]
-                    out.extend(records)
-    return out
+                            record["p_interaction"] = inter[id(form)][outcome]["p"]
+                            record["interaction"] = inter[id(form)][outcome]
+                    out[outcome].extend(records)
+    return [record for outcome in study.outcomes for record in out[outcome]]
 
 
 def estimates(ctx: ProfileContext, study: Study) -> list[dict]:

@@ -186,7 +186,9 @@ class Design:
         """Design degrees of freedom, as ``survey::degf``: distinct PSUs minus distinct strata
         among the rows with a nonzero weight (for a domain: the PSUs holding domain members)."""
         inset = self.weights != 0
-        return int(np.unique(self.psu[inset]).size - np.unique(self.strata[inset]).size)
+        psus = np.count_nonzero(np.bincount(self.psu[inset], minlength=self.n_psu))
+        strata = np.count_nonzero(np.bincount(self.strata[inset], minlength=self.n_strata))
+        return int(psus - strata)
 
     def psu_totals(self, x: np.ndarray) -> np.ndarray:
         """Column totals of ``x`` (n x p) within each PSU (n_psu x p)."""
@@ -198,6 +200,22 @@ class Design:
         if self._one_row_psus:  # a sum of one row is that row
             return x.copy() if self._in_row_order else x[self._order]
         return np.add.reduceat(x[self._order], self._psu_starts, axis=0)
+
+    def psu_totals_scaled(self, x: np.ndarray, s: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``psu_totals(x * s[:, None])`` (the same numbers), x (n x p) scaled by row after
+        it is put in PSU order: one n x p temporary instead of two. With `rows` (a boolean
+        mask), the other rows count as 0 whatever x holds there (as if x were 0 there)."""
+        x = np.asarray(x, dtype=float)
+        s = np.asarray(s, dtype=float)
+        if x.ndim != 2 or not x.flags.c_contiguous or self.n_psu == 0:
+            if rows is not None:
+                x = np.where(rows if x.ndim == 1 else rows[:, None], x, 0.0)
+            return self.psu_totals(x * (s if x.ndim == 1 else s[:, None]))  # (the layout it gives)
+        z = x.take(self._order, axis=0)
+        if rows is not None:
+            z[~rows[self._order]] = 0.0
+        z *= s[self._order][:, None]
+        return np.add.reduceat(z, self._psu_starts, axis=0)
 
     def variance(self, scores: np.ndarray) -> np.ndarray:
         """``survey:::svyrecvar(scores, ...)``: the linearisation variance of the column totals

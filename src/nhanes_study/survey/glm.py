@@ -54,6 +54,8 @@ from nhanes_study.survey.regression import (
     LinearFit,
     _aliased,
     _prepare,
+    _svyglm_prepared,
+    _weighted_glm_prepared,
     fit_svyglm,
     fit_weighted_glm,
 )
@@ -287,14 +289,16 @@ def _null_deviance(y, X, w, family: Family) -> float:
     """glm's null.deviance: at the weighted mean of y if a column is constant 1 (an
     intercept), else at linkinv(0)."""
     used = w > 0
-    has_intercept = bool(np.any(np.all(X[used] == 1.0, axis=0)))
+    every = used.all()
+    # a column equal to 1 on every used row; the first column (the usual intercept) first
+    has_intercept = any(bool(np.all((X[:, j] if every else X[used, j]) == 1.0))
+                        for j in sorted(range(X.shape[1]), key=lambda j: j != 0))
     mu0 = np.sum(w * y) / np.sum(w) if has_intercept else float(family.linkinv(np.zeros(1))[0])
     return family.deviance(y, np.full(y.shape[0], mu0), w)
 
 
-def _from_linear(lin: LinearFit, y, X, w, family: Family) -> GLMFit:
-    """A gaussian GLMFit with the linear fit's own numbers."""
-    resid = y - X @ lin.coef
+def _from_linear(lin: LinearFit, resid, y, X, w, family: Family) -> GLMFit:
+    """A gaussian GLMFit with the linear fit's own numbers (`resid`: its y - X coef)."""
     dev = float(np.sum(w * resid**2))
     df_r = int(lin.n - X.shape[1])
     disp = dev / df_r if df_r > 0 else math.nan
@@ -319,9 +323,9 @@ def fit_glm(y, X, names, weights=None, family: "str | Family" = "binomial", *,
     fam = get_family(family)
     if weights is None:
         weights = np.ones(np.asarray(y).reshape(-1).shape[0])
-    y, X, names, w, used = _prepare(y, X, names, weights)
+    y, X, names, w, used = _prepare(y, X, names, weights, zero_x=not fam.closed_form)
     if fam.closed_form:
-        return _from_linear(fit_weighted_glm(y, X, names, w), y, X, w, fam)
+        return _from_linear(*_weighted_glm_prepared(y, X, names, w, used), y, X, w, fam)
     n_used = int(used.sum())
     if X.shape[1] > n_used:
         raise DesignError(f"{X.shape[1]} coefficients but only {n_used} rows with a positive weight")
@@ -358,17 +362,16 @@ def fit_design_glm(y, X, names, design: Design, family: "str | Family" = "quasib
     if not isinstance(design, Design):
         raise TypeError("design must be a nhanes_study.survey.Design")
     fam = get_family(family)
-    y, X, names, w, used = _prepare(y, X, names, design.weights)
+    y, X, names, w, used = _prepare(y, X, names, design.weights, zero_x=not fam.closed_form)
     n_used = int(used.sum())
     if fam.closed_form:
-        lin = fit_svyglm(y, X, names, design, df=df)
-        return _from_linear(lin, y, X, w, fam)
+        return _from_linear(*_svyglm_prepared(y, X, names, w, used, design, df=df), y, X, w, fam)
     if X.shape[1] > n_used:
         raise DesignError(f"{X.shape[1]} coefficients but only {n_used} rows with a positive weight")
     wn = w / np.mean(w[design.domain])
     st = irls(y, X, names, wn, fam, epsilon=epsilon, maxit=maxit, start=start)
     score = np.where(st.working_weights > 0, st.working_weights * st.working_resid, 0.0)
-    totals = design.psu_totals(X * score[:, None]) @ st.unscaled
+    totals = design.psu_totals_scaled(X, score) @ st.unscaled
     vcov = design.variance_of_totals(totals)
     vcov = (vcov + vcov.T) / 2
     # summary.svyglm's dispersion (survey 4.1): svyvar(resid(fit, "pearson"), design), the

@@ -104,7 +104,11 @@ class WaldTest:
 # --------------------------------------------------------------------------- fitting
 
 
-def _prepare(y, X, names, weights) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray]:
+def _prepare(y, X, names, weights, *, zero_x: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray, np.ndarray]:
+    """y, X, names, w and the rows used (w > 0), checked; y is 0 on the other rows, and X too
+    unless ``zero_x=False`` (for the least-squares fits, which read X on the used rows only;
+    X must then be C-ordered, else it is zeroed all the same)."""
     y = np.asarray(y, dtype=float).reshape(-1)
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
@@ -127,15 +131,21 @@ def _prepare(y, X, names, weights) -> tuple[np.ndarray, np.ndarray, tuple[str, .
     used = w > 0
     if not used.any():
         raise DesignError("no row has a positive weight: nothing to fit")
-    finite = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    # (A finite sum of X means every value is finite; else look row by row.)
+    finite = np.isfinite(y) & (True if np.isfinite(np.sum(X)) else np.isfinite(X).all(axis=1))
     missing = used & ~finite
     if missing.any():
         i = np.flatnonzero(missing)
         raise DesignError(f"y or X is missing or not finite for {i.size} row(s) with a positive weight "
                           f"(first at index {i[0]}); drop them or impute first")
     # Rows of weight 0 carry no information; make them harmless (they may hold NaN).
-    y = np.where(used, y, 0.0)
-    X = np.where(used[:, None], X, 0.0)
+    # (X is kept as it is if C-ordered, the layout np.where gives it, so X @ b is the
+    # same BLAS call: when every row is used, or when the caller reads the used rows only.)
+    every = bool(used.all())
+    if not every:
+        y = np.where(used, y, 0.0)
+    if not X.flags.c_contiguous or (zero_x and not every):
+        X = np.where(used[:, None], X, 0.0)
     return y, X, names, w, used
 
 
@@ -156,21 +166,35 @@ def _aliased(Xs: np.ndarray) -> list[int]:
         out.append(keep.pop(first))
 
 
+def _householder_qr(A: np.ndarray) -> np.ndarray:
+    """LAPACK's geqrf of A (Fortran order, overwritten) with its optimal work size, the call
+    ``scipy.linalg.qr(A, mode="r")`` makes: R in the upper triangle (the rest is the
+    reflectors, left as they are; scipy would zero all of A below the diagonal)."""
+    geqrf, = linalg.get_lapack_funcs(("geqrf",), (A,))
+    lwork = geqrf(A, lwork=-1, overwrite_a=True)[-2][0].real.astype(np.int_)
+    qr, _, _, info = geqrf(A, lwork=lwork, overwrite_a=True)
+    if info < 0:
+        raise ValueError(f"illegal value in {-info}th argument of internal geqrf")
+    return qr
+
+
 def _wls(y, X, names, w, used):
-    """Weighted least squares by QR of sqrt(w) X (as glm.fit). Returns coef, (X'WX)^-1, resid."""
+    """Weighted least squares by QR of sqrt(w) X (as glm.fit). Returns coef, (X'WX)^-1, resid
+    (0 on the rows not used). Reads X on the used rows only."""
     p = X.shape[1]
     m = int(used.sum())
     if p > m:
         raise DesignError(f"{p} coefficients but only {m} rows with a positive weight")
-    sw = np.sqrt(w[used])
+    every = m == used.shape[0]
+    sw = np.sqrt(w if every else w[used])
     # [sqrt(w) X | sqrt(w) y] in Fortran order, factored in place by Householder QR (as
     # glm.fit's QR): R, and Q'y in the last column (Q itself is never formed).
     A = np.empty((m, p + 1), order="F")
-    np.multiply(X[used], sw[:, None], out=A[:, :p])
-    np.multiply(y[used], sw, out=A[:, p])
+    np.multiply(X if every else X[used], sw[:, None], out=A[:, :p])
+    np.multiply(y if every else y[used], sw, out=A[:, p])
     norms = np.sqrt(np.einsum("ij,ij->j", A[:, :p], A[:, :p]))
-    raug = linalg.qr(A, mode="r", overwrite_a=True, check_finite=False)[0]
-    r, qty = raug[:p, :p], raug[:p, p]
+    raug = _householder_qr(A)
+    r, qty = np.triu(raug[:p, :p]), raug[:p, p]
     d = np.abs(np.diag(r))
     if p and (d <= ALIAS_TOL * np.where(norms > 0, norms, 1.0)).any():
         bad = _aliased(X[used] * sw[:, None])
@@ -181,7 +205,9 @@ def _wls(y, X, names, w, used):
     coef = linalg.solve_triangular(r, qty, check_finite=False)
     rinv = linalg.solve_triangular(r, np.eye(p), check_finite=False)
     unscaled = rinv @ rinv.T
-    resid = y - X @ coef
+    resid = y - X @ coef  # (row by row: a row's value does not depend on the others')
+    if not every:
+        resid = np.where(used, resid, 0.0)  # (what zeroed rows of X and y give, whatever X holds)
     return coef, unscaled, resid
 
 
@@ -191,13 +217,18 @@ def fit_weighted_glm(y, X, names, weights) -> LinearFit:
     Rows of weight 0 are kept out of ``n`` and ``df`` (glm's ``n.ok``); their y and X may be
     missing. ``df = n - p``; ``vcov = dispersion (X'WX)^-1``, ``dispersion = sum(w r^2)/df``.
     """
-    y, X, names, w, used = _prepare(y, X, names, weights)
+    return _weighted_glm_prepared(*_prepare(y, X, names, weights, zero_x=False))[0]
+
+
+def _weighted_glm_prepared(y, X, names, w, used) -> tuple[LinearFit, np.ndarray]:
+    """:func:`fit_weighted_glm` of data as :func:`_prepare` leaves them (X may hold anything on
+    the rows not used); and the residuals."""
     coef, unscaled, resid = _wls(y, X, names, w, used)
     n_used = int(used.sum())
     df = n_used - X.shape[1]
     dispersion = float(np.sum(w * resid**2) / df) if df > 0 else math.nan
     vcov = dispersion * unscaled
-    return LinearFit(names, coef, vcov, np.sqrt(np.diag(vcov)), float(df), n_used, "model")
+    return LinearFit(names, coef, vcov, np.sqrt(np.diag(vcov)), float(df), n_used, "model"), resid
 
 
 def fit_svyglm(y, X, names, design: Design, *, df: float | None = None) -> LinearFit:
@@ -209,15 +240,21 @@ def fit_svyglm(y, X, names, design: Design, *, df: float | None = None) -> Linea
     """
     if not isinstance(design, Design):
         raise TypeError("design must be a nhanes_study.survey.Design")
-    y, X, names, w, used = _prepare(y, X, names, design.weights)
+    return _svyglm_prepared(*_prepare(y, X, names, design.weights, zero_x=False), design, df=df)[0]
+
+
+def _svyglm_prepared(y, X, names, w, used, design: Design, *,
+                     df: float | None = None) -> tuple[LinearFit, np.ndarray]:
+    """:func:`fit_svyglm` of data as :func:`_prepare` leaves them (w: the design's weights; X
+    may hold anything on the rows not used); and the residuals."""
     coef, unscaled, resid = _wls(y, X, names, w, used)
     # V(U A) = A' V(U) A: PSU totals of the estimating functions first, then A = (X'WX)^-1
     # (fewer flops than survey's estfun %*% Ainv on every row; the same quantity).
-    totals = design.psu_totals(X * (w * resid)[:, None]) @ unscaled
+    totals = design.psu_totals_scaled(X, w * resid, rows=None if used.all() else used) @ unscaled
     vcov = design.variance_of_totals(totals)
     vcov = (vcov + vcov.T) / 2
     return LinearFit(names, coef, vcov, np.sqrt(np.diag(vcov)),
-                     float(design.degf if df is None else df), int(used.sum()), "linearization")
+                     float(design.degf if df is None else df), int(used.sum()), "linearization"), resid
 
 
 def wald_test(fit: LinearFit, columns, *, df: float | None = None) -> WaldTest:
