@@ -11,6 +11,7 @@ and peak memory come from the child's resource usage (os.wait4). Printed:
 - cold (an empty cache folder: the CDC files are parsed) and warm (the same cache again)
   runs: median, min and max of --repeat each; the time to the first step (start-up and
   imports); each step's median time from the run's --log-json events;
+- the imports of a run by top-level package (`python -X importtime`);
 - warm runs with two BLAS threads (OPENBLAS_NUM_THREADS=2) against the default of one;
 - R doing the same work as an R user would write it (benchmarks/r/study.R, one Rscript
   process, wall time from outside, and its parts), and the ratio R / Python (warm median);
@@ -103,6 +104,28 @@ def threads_runs(tmp: Path, repeat: int) -> list[dict]:
     tool's default of one), as a multi-threaded BLAS would run on this machine."""
     return [run_cli(STUDY, [SHARED / "2013-2018"], tmp / "cold-cache-0", tmp / "out",
                     env_set={"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}) for _ in range(repeat)]
+
+
+RUN_MODULES = ("nhanes_study.cli", "nhanes_study.api", "nhanes_study.pipeline",
+               "nhanes_study.analyses.study_analyses", "nhanes_study.report.html")
+
+
+def import_times() -> list[tuple[str, float]]:
+    """What a run imports before its first step: each module's own import time (python -X
+    importtime, one fresh process) summed by top-level package, largest first; the standard
+    library's modules together."""
+    code = "import " + ", ".join(RUN_MODULES)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,
+                          text=True, check=True)
+    stdlib = set(sys.stdlib_module_names)
+    totals: dict[str, float] = {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+\d+ \| +(\S+)$", line)
+        if m:
+            root = m.group(2).split(".")[0]
+            root = "standard library" if root in stdlib or root.startswith("_") else root
+            totals[root] = totals.get(root, 0.0) + int(m.group(1)) / 1e6
+    return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
 def print_runs(name: str, runs: list[dict]) -> None:
@@ -246,6 +269,9 @@ def main(argv=None) -> None:
         print(f"python warm with two BLAS threads (OPENBLAS_NUM_THREADS=2; the default is one), one "
               f"process: wall {two['wall']:.2f} s, CPU {two['cpu']:.2f} s; {two['wall'] / warm_median:.1f}x "
               f"the one-thread warm median")
+        imports = import_times()
+        print(f"imports of a run (python -X importtime, one process): {sum(t for _, t in imports):.2f} s; "
+              + ", ".join(f"{name} {t:.3f}" for name, t in imports[:8]))
         print(f"  after the Python runs: {load()}", flush=True)
         if not args.no_r:
             r = r_run(tmp, tmp / "r-figures")
