@@ -95,6 +95,25 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- the gaussian fit
+#
+# Speed without changing a bit: the Newton iterations and the scan evaluate the criterion a
+# few hundred times per fit, so everything that does not depend on rho is made once per
+# fit (_Model), and LAPACK is called directly with the arguments scipy's wrappers would
+# pass (the same routine on the same values: the same numbers to the last bit).
+
+
+def _solve_upper(trtrs, ra: np.ndarray, b: np.ndarray, overwrite_b: bool = False) -> np.ndarray:
+    """``scipy.linalg.solve_triangular(ra, b)`` (ra upper triangular) without its wrappers:
+    the same LAPACK call (trtrs, on ra or on its transpose as the memory order asks)."""
+    if ra.flags.f_contiguous:
+        x, info = trtrs(ra, b, overwrite_b=overwrite_b, lower=False, trans=0, unitdiag=False)
+    else:
+        x, info = trtrs(ra.T, b, overwrite_b=overwrite_b, lower=True, trans=1, unitdiag=False)
+    if info > 0:
+        raise linalg.LinAlgError(f"singular matrix: resolution failed at diagonal {info - 1}")
+    if info < 0:
+        raise ValueError(f"illegal value in {-info}-th argument of internal trtrs")
+    return x
 
 
 class _Penalised:
@@ -105,24 +124,26 @@ class _Penalised:
         self.rho = rho
         lam = np.exp(rho)
         p = m.p
-        rows = [m.R]
-        for j, block in enumerate(m.blocks):
-            E = np.zeros((m.E.shape[0], p))
-            E[:, block] = math.sqrt(lam[j]) * m.E
-            rows.append(E)
-        aug = np.vstack(rows)
-        rhs = np.concatenate([m.f, np.zeros(aug.shape[0] - p)])
+        # [R; sqrt(lambda_j) E in block j] (the penalty rows of each smooth)
+        aug = m.aug0.copy()
+        aug.reshape(-1)[m.aug_index] = np.repeat(np.sqrt(lam), m.E.size) * m.E_tiled
         q, ra = np.linalg.qr(aug)
-        self.beta = linalg.solve_triangular(ra, q.T @ rhs)
+        if not np.isfinite(ra).all():
+            raise ValueError("array must not contain infs or NaNs")
+        qtr = q.T @ m.rhs
+        if not np.isfinite(qtr).all():
+            raise ValueError("array must not contain infs or NaNs")
+        self.beta = _solve_upper(m.trtrs, ra, qtr)
         self.logdet_A = 2.0 * np.sum(np.log(np.abs(np.diag(ra))))
-        self.P = linalg.solve_triangular(ra, np.eye(p))        # A^-1 = P P'
+        self.P = _solve_upper(m.trtrs, ra, np.eye(p, order="F"), overwrite_b=True)  # A^-1 = P P'
         resid = m.f - m.R @ self.beta
         self.rss = m.rss0 + resid @ resid                      # sum w (y - X beta)^2
         # d_j = lambda_j beta' S_j beta ; t_j = lambda_j tr(A^-1 S_j)
         self.EPb = [m.E @ self.beta[b] for b in m.blocks]
         self.d = lam * np.array([v @ v for v in self.EPb])
-        self.EP = [m.E @ self.P[b] for b in m.blocks]          # E_j P[J, :]
-        self.t = lam * np.array([np.sum(v * v) for v in self.EP])
+        self.EP = np.stack([m.E @ self.P[b] for b in m.blocks])   # E_j P[J, :], smooth by smooth
+        # (each smooth's sum of squares over its own contiguous rows: np.sum(v * v) of each)
+        self.t = lam * (self.EP * self.EP).reshape(len(m.blocks), -1).sum(axis=1)
         self.Dp = self.rss + self.d.sum()
         self.lam = lam
 
@@ -140,8 +161,15 @@ class _Penalised:
         U = np.array(u)                                                      # M x p
         BSAS = (U @ U.T) * np.outer(lam, lam)                                 # lambda_j lambda_k b'S_j A^-1 S_k b
         D2 = np.diag(self.d) - 2.0 * BSAS
-        G = [v.T @ v for v in self.EP]                                       # P' S_j P
-        TT = np.array([[np.sum(a * b) for b in G] for a in G]) * np.outer(lam, lam)
+        G = np.stack([v.T @ v for v in self.EP])                             # P' S_j P
+        # tr(P'S_jP P'S_kP) = sum(G_j * G_k), symmetric in j, k (the products are): each
+        # row of the upper triangle at once, every sum over one contiguous p x p product
+        M = len(G)
+        TT = np.empty((M, M))
+        for j in range(M):
+            TT[j, j:] = (G[j] * G[j:]).reshape(M - j, -1).sum(axis=1)
+            TT[j + 1:, j] = TT[j, j + 1:]
+        TT *= np.outer(lam, lam)
         c = 0.5 * (m.n - m.Mp)
         return (c * (D2 / self.Dp - np.outer(self.d, self.d) / self.Dp ** 2)
                 + 0.5 * (np.diag(self.t) - TT))
@@ -153,7 +181,7 @@ class _Model:
     f: np.ndarray            # Q' sqrt(w) y
     rss0: float              # ||sqrt(w) y - Q f||^2
     E: np.ndarray            # S = E'E (constrained, scaled penalty of one smooth)
-    blocks: list             # column slices of each smooth
+    blocks: list             # column indices of each smooth (contiguous)
     rank: int                # rank of each smooth's penalty
     n: int                   # observations with positive weight
     Mp: int                  # unpenalised dimension
@@ -163,23 +191,41 @@ class _Model:
         self.RtR = self.R.T @ self.R
         self.Rtf = self.R.T @ self.f
         self.S = self.E.T @ self.E
+        p, (r, kb), M = self.p, self.E.shape, len(self.blocks)
+        starts = np.array([int(b[0]) for b in self.blocks])[:, None, None]
+        # _Penalised: [R; 0] and where each smooth's penalty rows sqrt(lambda_j) E go in it
+        self.aug0 = np.zeros((p + M * r, p))
+        self.aug0[:p] = self.R
+        rows = p + r * np.arange(M)[:, None, None] + np.arange(r)[None, :, None]
+        self.aug_index = (rows * p + starts + np.arange(kb)[None, None, :]).ravel()
+        self.E_tiled = np.tile(self.E.ravel(), M)
+        self.rhs = np.concatenate([self.f, np.zeros(M * r)])
+        # quick_score: where each smooth's lambda_j S goes in X'WX + S_lambda (Fortran order)
+        idx = starts + np.arange(kb)
+        self.S_index = (idx * p + idx.transpose(0, 2, 1)).ravel()    # column-major (row, col)
+        self.S_tiled = np.tile(self.S.ravel(), M)
+        self.trtrs, = linalg.get_lapack_funcs(("trtrs",), (self.R, self.f))
+        self.potrf, self.potrs = linalg.get_lapack_funcs(("potrf", "potrs"), (self.RtR, self.Rtf))
 
     def quick_score(self, rho: np.ndarray) -> float:
         """The profiled REML criterion by a Cholesky factorisation of X'WX + S_lambda:
-        cheaper than _Penalised (no inverse, no derivatives), for scanning."""
+        cheaper than _Penalised (no inverse, no derivatives), for scanning. (LAPACK's
+        potrf and potrs called as scipy's cho_factor and cho_solve call them.)"""
         lam = np.exp(rho)
-        A = self.RtR.copy()
-        for j, b in enumerate(self.blocks):
-            A[b[0]:b[-1] + 1, b[0]:b[-1] + 1] += lam[j] * self.S
-        try:
-            c = linalg.cho_factor(A, check_finite=False)
-        except linalg.LinAlgError:
+        A = self.RtR.copy(order="F")
+        A.T.reshape(-1)[self.S_index] += np.repeat(lam, self.S.size) * self.S_tiled
+        c, info = self.potrf(A, lower=False, overwrite_a=True, clean=False)
+        if info > 0:
             return math.inf
-        beta = linalg.cho_solve(c, self.Rtf, check_finite=False)
+        if info < 0:
+            raise ValueError(f"LAPACK reported an illegal value in {-info}-th argument on entry to POTRF")
+        beta, info = self.potrs(c, self.Rtf, lower=False)
+        if info != 0:
+            raise ValueError(f"illegal value in {-info}th argument of internal potrs")
         r = self.f - self.R @ beta
         pen = sum(lam[j] * beta[b] @ self.S @ beta[b] for j, b in enumerate(self.blocks))
         Dp = self.rss0 + r @ r + pen
-        logdet = 2.0 * np.sum(np.log(np.diag(c[0])))
+        logdet = 2.0 * np.sum(np.log(np.diag(c)))
         return 0.5 * (self.n - self.Mp) * math.log(Dp) + 0.5 * logdet - 0.5 * self.rank * float(np.sum(rho))
 
     def evaluate(self, rho: np.ndarray) -> _Penalised:
@@ -222,9 +268,12 @@ def fit_gam(
 
     # one QR of [sqrt(w) X, sqrt(w) y] (R only): R, f = Q' sqrt(w) y and the residual
     # sum of squares of the unpenalised fit, without forming the n x p Q
+    # (built in LAPACK's column-major order: the values of column_stack([X, y]) * sw[:, None])
     sw = np.sqrt(w)
-    Rfull = linalg.qr(np.column_stack([X, y]) * sw[:, None], mode="r", overwrite_a=True,
-                      check_finite=False)[0]
+    Xy = np.empty((n_all, p + 1), order="F")
+    np.multiply(X, sw[:, None], out=Xy[:, :p])
+    np.multiply(y, sw, out=Xy[:, p])
+    Rfull = linalg.qr(Xy, mode="r", overwrite_a=True, check_finite=False)[0]
     R, fvec, rss0 = Rfull[:p, :p], Rfull[:p, p], float(Rfull[p, p] ** 2)
     d = np.abs(np.diag(R))
     if d.min() <= d.max() * 1e-10 * math.sqrt(p):
@@ -239,7 +288,7 @@ def fit_gam(
     cur, iterations, converged = minimise_reml(model, rho0)
 
     A_inv = cur.P @ cur.P.T
-    edf_coef = np.einsum("ij,ji->i", A_inv, R.T @ R)
+    edf_coef = np.einsum("ij,ji->i", A_inv, model.RtR)
     tau = float(edf_coef.sum())
     scale = cur.rss / (n_pos - tau)
     Vp = A_inv * scale
