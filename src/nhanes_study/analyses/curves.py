@@ -48,18 +48,51 @@ def _series(level, n, edf, grid, fit, se, z) -> dict:
             "lower": (fit - z * se).tolist(), "upper": (fit + z * se).tolist()}
 
 
+class _Shared:
+    """What the curves of one profile build more than once, built once per call of
+    :func:`curves`: the covariates' model matrix (over all rows, or with the levels held by
+    some fitted rows) and a grouping variable's labels, the same for every outcome."""
+
+    def __init__(self, ctx: ProfileContext):
+        self.ctx = ctx
+        self._matrices: dict = {}
+        self._rows: dict = {}
+        self._labels: dict = {}
+
+    def matrix(self, covariates: list[str], rows: np.ndarray | None = None):
+        key = (tuple(covariates), None if rows is None else rows.tobytes())
+        if key not in self._matrices:
+            self._matrices[key] = self.ctx.matrix(covariates, rows=rows, intercept=False)
+        return self._matrices[key]
+
+    def fitted_rows(self, covariates: list[str], rows: np.ndarray) -> np.ndarray:
+        """The rows `rows` of the covariates' matrix with the levels they hold (read-only)."""
+        key = (tuple(covariates), rows.tobytes())
+        if key not in self._rows:
+            matrix = self.matrix(covariates, rows).matrix[rows]
+            matrix.setflags(write=False)
+            self._rows[key] = matrix
+        return self._rows[key]
+
+    def labels(self, by: str) -> np.ndarray:
+        """The grouping variable's label per row, as text."""
+        if by not in self._labels:
+            self._labels[by] = self.ctx.frame[by].astype(str).to_numpy().astype(str)
+        return self._labels[by]
+
+
 def _se(Xg: np.ndarray, vcov: np.ndarray) -> np.ndarray:
     """Standard error of each grid row's prediction Xg @ coef."""
     return np.sqrt(np.einsum("ij,jk,ik->i", Xg, vcov, Xg))
 
 
-def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep):
+def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep, shared):
     """Weighted GAM on the complete cases `keep` (the paper profile drops the other rows)."""
     frame = ctx.frame
     y = frame[outcome].to_numpy(dtype=float)[keep]
     x = frame[study.exposure.variable].to_numpy(dtype=float)[keep]
-    mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
-    Z = mm.matrix[keep] if covariates else None
+    mm = shared.matrix(covariates, rows=keep) if covariates else None
+    Z = shared.fitted_rows(covariates, keep) if covariates else None
     names = list(mm.names) if covariates else None  # so that a warning names the column
     weights = ctx.weights[keep]
     k = study.curves.basis_dimension
@@ -69,7 +102,7 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep):
         c = g.curve(_grid(x, points))
         return [_series(None, len(y), g.edf["all"], np.asarray(c["x"]),
                         np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None, list(g.warnings)
-    labels = frame[by].astype(str).to_numpy()[keep]
+    labels = shared.labels(by)[keep]
     g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels, family=family, covariate_names=names)
     out = []
     for level in levels:
@@ -108,7 +141,7 @@ def _interior_knots(x: np.ndarray, probs, boundary: tuple[float, float]) -> tupl
     return knots, [f"the exposure's knot {' and '.join(parts)} (tied values): the natural spline {used}"]
 
 
-def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
+def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep, shared):
     """Design-based spline fit on the complete cases `keep` as a domain of the full design
     (knots, boundary, grids and covariate means from the complete cases)."""
     frame = ctx.frame
@@ -118,7 +151,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
     boundary = (float(x[keep].min()), float(x[keep].max()))
     knots, knot_warnings = _interior_knots(x[keep], study.curves.design_knot_quantiles, boundary)
     basis = natural_spline_basis(x, knots, boundary)
-    mm = ctx.matrix(covariates, rows=keep, intercept=False) if covariates else None
+    mm = shared.matrix(covariates, rows=keep) if covariates else None
     Z = mm.matrix if covariates else np.zeros((len(y), 0))
     znames = list(mm.names) if covariates else []
     Z = np.where(keep[:, None], Z, 0.0)
@@ -136,7 +169,7 @@ def _spline_curves(ctx, study, outcome, by, levels, covariates, points, keep):
                               np.tile(zbar, (points, 1))])
         return ([_series(None, int(keep.sum()), None, grid, Xg @ fit.coef, _se(Xg, fit.vcov), z)], knots,
                 knot_warnings + list(fit.warnings))
-    labels = frame[by].astype(str).to_numpy()
+    labels = shared.labels(by)
     dummies = [(labels == lv).astype(float) for lv in levels]
     blocks = [basis * d[:, None] for d in dummies]
     X = np.column_stack([ones] + [d[:, None] for d in dummies[1:]] + blocks + [Z])
@@ -188,16 +221,17 @@ def curves(ctx: ProfileContext, study: Study) -> list[dict]:
     method = "gam" if ctx.profile.curves == "gam" else "natural_spline"
     make = _gam_curves if method == "gam" else _spline_curves
     exposure = study.exposure.variable
+    shared = _Shared(ctx)
     out = []
     for outcome in study.outcomes:
         for by in (None, *spec.by):
             covariates = [v for v in model_terms(study, model, drop=by) if v != exposure]
-            matrix = ctx.matrix(covariates, intercept=False).matrix if covariates else None
+            matrix = shared.matrix(covariates).matrix if covariates else None
             keep = complete_mask(ctx.frame, [outcome, exposure], matrix)
             levels = None if by is None else [lv for lv in ctx.levels_present(by)
                                                if ((ctx.frame[by] == lv).to_numpy() & keep).any()]
             series, knots, fit_warnings = make(ctx, study, outcome, by, levels, covariates,
-                                               spec.grid_points, keep)
+                                               spec.grid_points, keep, shared)
             warnings = _warnings(ctx, by, series, spec.basis_dimension, keep) + fit_warnings
             out.append({"profile": ctx.profile.name, "outcome": outcome, "by": by, "model": spec.model,
                         "method": method, "knots": None if knots is None else [float(k) for k in knots],

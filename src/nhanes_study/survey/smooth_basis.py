@@ -289,16 +289,17 @@ def smooth_design(
         smooth_blocks = [Xz]
         labels = ["all"]
     else:
-        by = np.asarray(by).astype(str).ravel()
+        by = np.asarray(by).astype(str, copy=False).ravel()
         if by.size != n_all:
             raise ValueError("by must have one label per observation")
         levels = tuple(str(v) for v in (by_levels if by_levels is not None else np.unique(by)))
         if len(set(levels)) != len(levels) or len(levels) < 2:
             raise ValueError("by_levels must be at least two distinct labels")
-        unknown = set(np.unique(by)) - set(levels)
-        if unknown:
+        held = np.column_stack([by == lv for lv in levels])
+        if not held.any(axis=1).all():
+            unknown = set(by[~held.any(axis=1)].tolist())
             raise ValueError(f"by has labels not in by_levels: {sorted(unknown)}")
-        ind = np.column_stack([by == lv for lv in levels]).astype(float)
+        ind = held.astype(float)
         empty = [lv for lv, c in zip(levels, ind.sum(axis=0)) if c == 0]
         if empty:
             raise ValueError(f"levels without rows: {empty}")
