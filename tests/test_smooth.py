@@ -25,6 +25,7 @@ from nhanes_study.survey.smooth import (
     cr_basis,
     cr_knots,
     cr_penalty,
+    cr_smooth,
     default_grid,
     fit_gam,
 )
@@ -149,6 +150,78 @@ def test_bad_inputs():
         fit_gam(d.y, d.x, None, d.w, by=d.grp.to_numpy(), by_levels=["a", "b"])
     with pytest.raises(ValueError, match="rank deficient"):
         fit_gam(d.y, d.x, np.column_stack([d.c1, 2 * d.c1]), d.w)
+
+
+def test_a_shared_smooth_gives_the_same_fit_to_the_bit():
+    d = synthetic()
+    cov = d[["c1", "c2"]].to_numpy()
+    smooth = cr_smooth(d.x, 10)
+    for by, levels in ((None, None), (d.grp.to_numpy(), ["a", "b", "c"])):
+        a = fit_gam(d.y, d.x, cov, d.w, by=by, by_levels=levels)
+        b = fit_gam(d.y, d.x, cov, d.w, by=by, by_levels=levels, smooth=smooth)
+        assert a.coef.tobytes() == b.coef.tobytes() and a.Vp.tobytes() == b.Vp.tobytes()
+        assert a.edf == b.edf and a.lambdas == b.lambdas and a.reml == b.reml
+    with pytest.raises(ValueError, match="another x"):
+        fit_gam(d.y, d.x + 1, cov, d.w, smooth=smooth)
+    with pytest.raises(ValueError, match="another x"):
+        fit_gam(d.y, d.x, cov, d.w, k=8, smooth=smooth)
+
+
+def test_reml_pieces_are_the_plain_formulas_to_the_bit():
+    """The criterion's pieces as computed per evaluation (prepared once per fit, LAPACK
+    called directly, sums batched) are, bit for bit, the plain formulas through scipy's
+    wrappers: the optimiser's path, and so every number of a fit, does not depend on it."""
+    import math
+
+    from scipy import linalg
+
+    from nhanes_study.survey.smooth import _Model
+    from nhanes_study.survey.smooth_basis import smooth_design
+
+    d = synthetic()
+    sd = smooth_design(d.y, d.x, d[["c1", "c2"]].to_numpy(), d.w, by=d.grp.to_numpy(),
+                       by_levels=["a", "b", "c"])
+    p = sd.X.shape[1]
+    Rfull = linalg.qr(np.column_stack([sd.X, sd.y]) * np.sqrt(sd.w)[:, None], mode="r")[0]
+    m = _Model(R=Rfull[:p, :p], f=Rfull[:p, p], rss0=float(Rfull[p, p] ** 2), E=sd.E, blocks=sd.blocks,
+               rank=sd.rank, n=len(sd.y), Mp=p - sd.rank * 3, p=p)
+    for rho in (np.array([1.0, -2.0, 4.0]), np.array([8.5, 3.25, -1.5])):
+        lam = np.exp(rho)
+        rows = [m.R]
+        for j, block in enumerate(m.blocks):
+            E = np.zeros((m.E.shape[0], p))
+            E[:, block] = math.sqrt(lam[j]) * m.E
+            rows.append(E)
+        q, ra = np.linalg.qr(np.vstack(rows))
+        beta = linalg.solve_triangular(ra, q.T @ np.concatenate([m.f, np.zeros(len(rows[1]) * 3)]))
+        P = linalg.solve_triangular(ra, np.eye(p))
+        EP = [m.E @ P[b] for b in m.blocks]
+        t = lam * np.array([np.sum(v * v) for v in EP])
+        G = [v.T @ v for v in EP]
+        TT = np.array([[np.sum(a * b) for b in G] for a in G]) * np.outer(lam, lam)
+        cur = m.evaluate(rho)
+        assert cur.beta.tobytes() == beta.tobytes() and cur.P.tobytes() == P.tobytes()
+        assert cur.t.tobytes() == t.tobytes()
+        EPb = [m.E @ beta[b] for b in m.blocks]
+        dj = lam * np.array([v @ v for v in EPb])
+        resid = m.f - m.R @ beta
+        Dp = m.rss0 + resid @ resid + dj.sum()
+        U = np.array([P[b].T @ (m.E.T @ v) for b, v in zip(m.blocks, EPb)])
+        D2 = np.diag(dj) - 2.0 * ((U @ U.T) * np.outer(lam, lam))
+        H = (0.5 * (m.n - m.Mp) * (D2 / Dp - np.outer(dj, dj) / Dp ** 2) + 0.5 * (np.diag(t) - TT))
+        assert cur.Dp == Dp and cur.hessian(m).tobytes() == H.tobytes()
+        # quick_score: X'WX + S_lambda by scipy's cho_factor / cho_solve
+        A = m.RtR.copy()
+        for j, b in enumerate(m.blocks):
+            A[b[0]:b[-1] + 1, b[0]:b[-1] + 1] += lam[j] * m.S
+        c = linalg.cho_factor(A, check_finite=False)
+        bq = linalg.cho_solve(c, m.Rtf, check_finite=False)
+        r = m.f - m.R @ bq
+        pen = sum(lam[j] * bq[b] @ m.S @ bq[b] for j, b in enumerate(m.blocks))
+        logdet = 2.0 * np.sum(np.log(np.diag(c[0])))
+        score = (0.5 * (m.n - m.Mp) * math.log(m.rss0 + r @ r + pen) + 0.5 * logdet
+                 - 0.5 * m.rank * float(np.sum(rho)))
+        assert m.quick_score(rho) == score
 
 
 # --------------------------------------------------------------------------- against R

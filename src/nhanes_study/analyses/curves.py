@@ -33,7 +33,7 @@ from nhanes_study.analyses.regressions import model_terms
 from nhanes_study.spec import Study
 from nhanes_study.survey.distributions import t_ppf
 from nhanes_study.survey.glm import fit_design_glm
-from nhanes_study.survey.smooth import fit_gam
+from nhanes_study.survey.smooth import CrSmooth, cr_smooth, fit_gam
 from nhanes_study.survey.splines import natural_spline_basis, quantile_knots
 from nhanes_study.survey.threshold import MIN_DESIGN_DF, MIN_N
 
@@ -58,6 +58,7 @@ class _Shared:
         self._matrices: dict = {}
         self._rows: dict = {}
         self._labels: dict = {}
+        self._smooths: dict = {}
 
     def matrix(self, covariates: list[str], rows: np.ndarray | None = None):
         key = (tuple(covariates), None if rows is None else rows.tobytes())
@@ -73,6 +74,13 @@ class _Shared:
             matrix.setflags(write=False)
             self._rows[key] = matrix
         return self._rows[key]
+
+    def smooth(self, x: np.ndarray, rows: np.ndarray, k: int) -> CrSmooth:
+        """The cr smooth of the exposure `x` over the rows `rows` (x = exposure[rows])."""
+        key = (rows.tobytes(), k)
+        if key not in self._smooths:
+            self._smooths[key] = cr_smooth(x, k)
+        return self._smooths[key]
 
     def labels(self, by: str) -> np.ndarray:
         """The grouping variable's label per row, as text."""
@@ -97,13 +105,15 @@ def _gam_curves(ctx, study, outcome, by, levels, covariates, points, keep, share
     weights = ctx.weights[keep]
     k = study.curves.basis_dimension
     family = ctx.family(outcome).base.name  # the GAM's likelihood family (its REML needs one)
+    smooth = shared.smooth(x, keep, k) if np.all(np.isfinite(x)) else None  # (else fit_gam says so)
     if by is None:
-        g = fit_gam(y, x, Z, weights, k=k, family=family, covariate_names=names)
+        g = fit_gam(y, x, Z, weights, k=k, family=family, covariate_names=names, smooth=smooth)
         c = g.curve(_grid(x, points))
         return [_series(None, len(y), g.edf["all"], np.asarray(c["x"]),
                         np.asarray(c["fit"]), np.asarray(c["se"]), 1.96)], None, list(g.warnings)
     labels = shared.labels(by)[keep]
-    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels, family=family, covariate_names=names)
+    g = fit_gam(y, x, Z, weights, k=k, by=labels, by_levels=levels, family=family, covariate_names=names,
+                smooth=smooth)
     out = []
     for level in levels:
         rows = labels == level

@@ -75,10 +75,12 @@ import numpy as np
 from scipy import linalg
 
 from nhanes_study.survey.smooth_basis import (
+    CrSmooth,
     GamFit,
     cr_basis,
     cr_knots,
     cr_penalty,
+    cr_smooth,
     default_grid,
     smooth_design,
 )
@@ -91,6 +93,7 @@ __all__ = [
     "cr_knots",
     "cr_penalty",
     "cr_basis",
+    "cr_smooth",
 ]
 
 
@@ -243,6 +246,7 @@ def fit_gam(
     by_levels: Sequence[str] | None = None,
     covariate_names: Sequence[str] | None = None,
     family: str = "gaussian",
+    smooth: CrSmooth | None = None,
 ) -> GamFit:
     """Fit ``y ~ s(x, bs = "cr", k) + covariates`` (or one smooth per level of `by`, plus
     the group's main effect, reference = first of `by_levels`) with prior weights
@@ -253,25 +257,31 @@ def fit_gam(
     unique labels); every level must have rows. `family`: "gaussian" (identity link,
     scale estimated), "binomial" (logit link: y in [0, 1], a 0/1 outcome) or "poisson" (log
     link: y a non-negative count); the latter two are fitted by smooth_glm.fit_gam_glm.
+    `smooth`: the smooth of this x from :func:`cr_smooth`, when several models share x
+    (built here otherwise; the fit is the same).
     """
     if family != "gaussian":
         from nhanes_study.survey.smooth_glm import fit_gam_glm
 
         return fit_gam_glm(y, x, covariates, weights, family=family, k=k, by=by,
-                           by_levels=by_levels, covariate_names=covariate_names)
+                           by_levels=by_levels, covariate_names=covariate_names, smooth=smooth)
     sd = smooth_design(y, x, covariates, weights, k=k, by=by, by_levels=by_levels,
-                       covariate_names=covariate_names)
-    y, w, X, names, blocks, labels = sd.y, sd.w, sd.X, sd.names, sd.blocks, sd.labels
+                       covariate_names=covariate_names, smooth=smooth)
+    y, w, names, blocks, labels = sd.y, sd.w, sd.names, sd.blocks, sd.labels
     levels, knots, F, Z, Sz, E, rank, log_det_S = (sd.levels, sd.knots, sd.F, sd.Z, sd.Sz, sd.E,
                                                    sd.rank, sd.log_det_S)
-    Xc, n_all, p = sd.covariates, y.size, X.shape[1]
+    Xc, n_all, p = sd.covariates, y.size, len(names)
 
     # one QR of [sqrt(w) X, sqrt(w) y] (R only): R, f = Q' sqrt(w) y and the residual
     # sum of squares of the unpenalised fit, without forming the n x p Q
-    # (built in LAPACK's column-major order: the values of column_stack([X, y]) * sw[:, None])
+    # (built block by block in LAPACK's column-major order: the values of
+    # column_stack([X, y]) * sw[:, None], without forming X)
     sw = np.sqrt(w)
     Xy = np.empty((n_all, p + 1), order="F")
-    np.multiply(X, sw[:, None], out=Xy[:, :p])
+    start = 0
+    for part in sd.parts:
+        np.multiply(part, sw[:, None], out=Xy[:, start:start + part.shape[1]])
+        start += part.shape[1]
     np.multiply(y, sw, out=Xy[:, p])
     Rfull = linalg.qr(Xy, mode="r", overwrite_a=True, check_finite=False)[0]
     R, fvec, rss0 = Rfull[:p, :p], Rfull[:p, p], float(Rfull[p, p] ** 2)

@@ -16,6 +16,7 @@ Nothing here knows about NHANES: inputs are plain arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -25,6 +26,8 @@ from nhanes_study.survey.splines import quantile_knots
 __all__ = [
     "GamFit",
     "SmoothDesign",
+    "CrSmooth",
+    "cr_smooth",
     "smooth_design",
     "default_grid",
     "cr_knots",
@@ -200,13 +203,59 @@ class GamFit:
 # --------------------------------------------------------------------------- the model matrix
 
 
+@dataclass(frozen=True)
+class CrSmooth:
+    """The smooth ``s(x, bs = "cr", k)`` of one x as mgcv sets it up (knots, basis, scaled
+    penalty, sum-to-zero constraint), before it meets the rest of the model: the same for
+    every model of that x (other outcomes, covariates or groups). Arrays are read-only."""
+
+    x: np.ndarray                  # the x it was built on
+    k: int
+    knots: np.ndarray
+    F: np.ndarray
+    Z: np.ndarray                  # the constraint's null space: coefficients Z theta
+    Xz: np.ndarray                 # the constrained basis at x (n x (k - 1))
+    Sz: np.ndarray                 # constrained, scaled penalty
+    E: np.ndarray                  # Sz = E'E
+    rank: int                      # rank of the penalty (k - 2)
+    log_det_S: float               # log pseudo-determinant of Sz
+
+
+def cr_smooth(x, k: int = 10) -> CrSmooth:
+    """The cr smooth of x (finite values), as :func:`smooth_design` builds it: pass it to
+    smooth_design (or fit_gam) for several models of the same x to build it once."""
+    x = np.array(x, dtype=float).ravel()
+    knots = cr_knots(x, k)
+    F, S = cr_penalty(knots)
+    Xs = cr_basis(x, knots, F)
+    maXX = np.abs(Xs).sum(axis=1).max() ** 2
+    S = S / (np.abs(S).sum(axis=0).max() / maXX)
+    C = Xs.mean(axis=0)
+    Qc, _ = np.linalg.qr(C[:, None], mode="complete")
+    Z = Qc[:, 1:]
+    Xz = Xs @ Z
+    Sz = Z.T @ S @ Z
+    Sz = (Sz + Sz.T) / 2
+    ev, vec = np.linalg.eigh(Sz)
+    keep = ev > ev.max() * 1e-12
+    rank = int(keep.sum())
+    if rank != k - 2:
+        raise ValueError("unexpected rank of the cr penalty")
+    E = np.sqrt(ev[keep])[:, None] * vec[:, keep].T       # S = E'E
+    log_det_S = float(np.sum(np.log(ev[keep])))
+    for a in (x, knots, F, Z, Xz, Sz, E):
+        a.setflags(write=False)
+    return CrSmooth(x=x, k=k, knots=knots, F=F, Z=Z, Xz=Xz, Sz=Sz, E=E, rank=rank, log_det_S=log_det_S)
+
+
 @dataclass
 class SmoothDesign:
     """The model of a GAM before fitting: data, model matrix and the smooths' penalty."""
 
     y: np.ndarray
     w: np.ndarray                  # prior weights normalised to mean 1
-    X: np.ndarray                  # intercept, group dummies, covariates, smooth blocks
+    parts: list[np.ndarray]        # the model matrix's column blocks: intercept, group
+                                   # dummies, covariates, smooth blocks (X side by side)
     names: list[str]
     n_par: int                     # parametric columns
     blocks: list[np.ndarray]       # column indices of each smooth
@@ -223,6 +272,11 @@ class SmoothDesign:
     k: int
     by: np.ndarray | None = None   # the group label of each row (with `by`)
 
+    @cached_property
+    def X(self) -> np.ndarray:
+        """The model matrix: intercept, group dummies, covariates, smooth blocks."""
+        return np.hstack(self.parts)
+
 
 def smooth_design(
     y,
@@ -234,10 +288,12 @@ def smooth_design(
     by: np.ndarray | None = None,
     by_levels: Sequence[str] | None = None,
     covariate_names: Sequence[str] | None = None,
+    smooth: CrSmooth | None = None,
 ) -> SmoothDesign:
     """Validate the inputs and build the model of ``y ~ s(x, bs = "cr", k) + covariates``
     (or one smooth per level of `by` plus the group's main effect) as mgcv does: basis on
-    all rows, penalty scaled, sum-to-zero constraint absorbed; weights / mean(weights)."""
+    all rows, penalty scaled, sum-to-zero constraint absorbed; weights / mean(weights).
+    `smooth`: the smooth of this x, built beforehand by :func:`cr_smooth` (else built here)."""
     y = np.asarray(y, dtype=float).ravel()
     x = np.asarray(x, dtype=float).ravel()
     w = np.asarray(weights, dtype=float).ravel()
@@ -262,24 +318,12 @@ def smooth_design(
     w = w / w.mean()
 
     # the smooth: basis on all rows, scaled penalty, sum-to-zero constraint
-    knots = cr_knots(x, k)
-    F, S = cr_penalty(knots)
-    Xs = cr_basis(x, knots, F)
-    maXX = np.abs(Xs).sum(axis=1).max() ** 2
-    S = S / (np.abs(S).sum(axis=0).max() / maXX)
-    C = Xs.mean(axis=0)
-    Qc, _ = np.linalg.qr(C[:, None], mode="complete")
-    Z = Qc[:, 1:]
-    Xz = Xs @ Z
-    Sz = Z.T @ S @ Z
-    Sz = (Sz + Sz.T) / 2
-    ev, vec = np.linalg.eigh(Sz)
-    keep = ev > ev.max() * 1e-12
-    rank = int(keep.sum())
-    if rank != k - 2:
-        raise ValueError("unexpected rank of the cr penalty")
-    E = np.sqrt(ev[keep])[:, None] * vec[:, keep].T       # S = E'E
-    log_det_S = float(np.sum(np.log(ev[keep])))
+    if smooth is None:
+        smooth = cr_smooth(x, k)
+    elif smooth.k != k or not np.array_equal(smooth.x, x):
+        raise ValueError("smooth was built for another x or basis dimension k")
+    knots, F, Z, Xz, Sz, E = smooth.knots, smooth.F, smooth.Z, smooth.Xz, smooth.Sz, smooth.E
+    rank, log_det_S = smooth.rank, smooth.log_det_S
 
     # parametric columns and the smooth blocks
     cols = [np.ones((n_all, 1))]
@@ -312,10 +356,8 @@ def smooth_design(
     n_par = 1 + (0 if levels is None else len(levels) - 1) + q
     for lab in labels:
         names += [f"s(x){'' if lab == 'all' else ':g' + lab}.{i}" for i in range(1, k)]
-    X = np.hstack(cols + smooth_blocks)
-    p = X.shape[1]
     blocks = [np.arange(n_par + i * (k - 1), n_par + (i + 1) * (k - 1)) for i in range(len(labels))]
 
-    return SmoothDesign(y=y, w=w, X=X, names=names, n_par=n_par, blocks=blocks, labels=labels,
+    return SmoothDesign(y=y, w=w, parts=cols + smooth_blocks, names=names, n_par=n_par, blocks=blocks, labels=labels,
                         levels=levels, knots=knots, F=F, Z=Z, Sz=Sz, E=E, rank=rank,
                         log_det_S=log_det_S, covariates=Xc, k=k, by=by)

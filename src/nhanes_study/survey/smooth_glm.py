@@ -41,7 +41,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import linalg, special, stats
 
-from nhanes_study.survey.smooth_basis import GamFit, SmoothDesign, smooth_design
+from nhanes_study.survey.smooth_basis import CrSmooth, GamFit, SmoothDesign, smooth_design
 from nhanes_study.survey.smooth_newton import minimise_reml
 
 __all__ = ["Family", "BINOMIAL", "POISSON", "FAMILIES", "fit_gam_glm"]
@@ -344,6 +344,7 @@ def fit_gam_glm(
     by: np.ndarray | None = None,
     by_levels: Sequence[str] | None = None,
     covariate_names: Sequence[str] | None = None,
+    smooth: CrSmooth | None = None,
 ) -> GamFit:
     """Fit ``y ~ s(x, bs = "cr", k) + covariates`` (or one smooth per level of `by` plus the
     group's main effect) for a binomial (logit) or poisson (log) outcome, with prior weights
@@ -366,7 +367,7 @@ def fit_gam_glm(
     if fam is None:
         raise ValueError(f"family must be one of {sorted(FAMILIES)} (or gaussian), got {family!r}")
     sd = smooth_design(y, x, covariates, weights, k=k, by=by, by_levels=by_levels,
-                       covariate_names=covariate_names)
+                       covariate_names=covariate_names, smooth=smooth)
     fam.check_y(sd.y)
     model = _GlmModel(sd, fam)
 
