@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -120,13 +121,17 @@ def _solve_upper(trtrs, ra: np.ndarray, b: np.ndarray, overwrite_b: bool = False
 
 
 class _Penalised:
-    """Everything that depends on the smoothing parameters, for one value of rho."""
+    """Everything that depends on the smoothing parameters, for one value of rho.
+
+    The score needs beta and log|A| only; A^-1's factor P and what is built on it (t, the
+    gradient and Hessian) are computed on first use: the trial steps Newton rejects never
+    need them."""
 
     def __init__(self, model: "_Model", rho: np.ndarray):
         m = model
+        self._model = m
         self.rho = rho
         lam = np.exp(rho)
-        p = m.p
         # [R; sqrt(lambda_j) E in block j] (the penalty rows of each smooth)
         aug = m.aug0.copy()
         aug.reshape(-1)[m.aug_index] = np.repeat(np.sqrt(lam), m.E.size) * m.E_tiled
@@ -136,19 +141,32 @@ class _Penalised:
         qtr = q.T @ m.rhs
         if not np.isfinite(qtr).all():
             raise ValueError("array must not contain infs or NaNs")
+        self._ra = ra
         self.beta = _solve_upper(m.trtrs, ra, qtr)
         self.logdet_A = 2.0 * np.sum(np.log(np.abs(np.diag(ra))))
-        self.P = _solve_upper(m.trtrs, ra, np.eye(p, order="F"), overwrite_b=True)  # A^-1 = P P'
         resid = m.f - m.R @ self.beta
         self.rss = m.rss0 + resid @ resid                      # sum w (y - X beta)^2
         # d_j = lambda_j beta' S_j beta ; t_j = lambda_j tr(A^-1 S_j)
         self.EPb = [m.E @ self.beta[b] for b in m.blocks]
         self.d = lam * np.array([v @ v for v in self.EPb])
-        self.EP = np.stack([m.E @ self.P[b] for b in m.blocks])   # E_j P[J, :], smooth by smooth
-        # (each smooth's sum of squares over its own contiguous rows: np.sum(v * v) of each)
-        self.t = lam * (self.EP * self.EP).reshape(len(m.blocks), -1).sum(axis=1)
         self.Dp = self.rss + self.d.sum()
         self.lam = lam
+
+    @cached_property
+    def P(self) -> np.ndarray:
+        """A^-1 = P P'."""
+        return _solve_upper(self._model.trtrs, self._ra, np.eye(self._model.p, order="F"), overwrite_b=True)
+
+    @cached_property
+    def EP(self) -> np.ndarray:
+        """E_j P[J, :], smooth by smooth."""
+        return np.stack([self._model.E @ self.P[b] for b in self._model.blocks])
+
+    @cached_property
+    def t(self) -> np.ndarray:
+        """lambda_j tr(A^-1 S_j): each smooth's sum of squares of its own contiguous E_j P[J, :]
+        (np.sum(v * v) of each)."""
+        return self.lam * (self.EP * self.EP).reshape(len(self._model.blocks), -1).sum(axis=1)
 
     def score(self, m: "_Model") -> float:
         """REML profiled over phi, up to a constant: ((n - Mp)/2) log Dp + log|A|/2 - sum r_j rho_j / 2."""
