@@ -32,7 +32,7 @@ r-deps:
 test-deps:
 	bash scripts/install-test-deps.sh
 
-# the whole study as processes, cold and warm, vs R, and the scaling table (~15 min)
+# the whole study as processes, cold and warm, vs R, and the scaling table (~3-4 min on a quiet machine)
 bench: install r-deps
 	$(VENV)/bin/python -m benchmarks study
 

@@ -96,8 +96,9 @@ def blas_threads_limited(threads: int | None) -> Iterator[None]:
     """BLAS (and OpenMP) limited to ``threads`` inside the block, whatever was imported first.
 
     The engine's matrices are small (thousands of rows, tens of columns): a multi-threaded
-    BLAS only adds synchronisation, and beside another process its spinning threads made a
-    QR 20x slower (docs/performance.md). threadpoolctl sets the limit on the libraries
+    BLAS only adds synchronisation, and with the profiles on every core its threads wait for
+    one: two threads made the reference study's warm run several times slower
+    (docs/performance.md). threadpoolctl sets the limit on the libraries
     loaded, so every numeric library the run uses is imported first.
     """
     if threads is None:
