@@ -72,3 +72,26 @@ def test_cut_is_left_closed(value, label):
     var = Variable("alc", "categorical", "Alcohol", source="A", cut=(12.0,), cut_labels=("<12", ">=12"))
     series, _ = derive_categorical(pd.DataFrame({"A": [value]}), var, "Not recorded")
     assert series.tolist() == [label]
+
+
+def test_an_exposure_too_tied_for_its_quantile_groups_is_a_clear_error(data_dir):
+    """A cohort whose exposure takes too few distinct values for its quantile groups (cut
+    points coincide, a group would be empty) is refused with what, where and how to fix,
+    not left to fail in Table 1 with a message about the design."""
+    from nhanes_study.errors import DataError
+    from nhanes_study.spec import default_study_path
+    from nhanes_study.variables import build_analysis_frame
+    from tests.study_frame import reference_study, study_frame
+
+    study, cohort, _ = study_frame(default_study_path(), data_dir)
+    frame = cohort.frame.copy()
+    hgb = frame["LBXHGB"].to_numpy(dtype=float)
+    frame["LBXHGB"] = np.where(hgb > np.nanmedian(hgb), 15.0, 13.0)  # two values: Q2 empty
+    with pytest.raises(DataError, match=r"exposure 'hgb' cannot be cut into 4 quantile groups in the cohort: "
+                                        r"it takes 2 distinct value\(s\) over 8,126 participants, the cut points "
+                                        r"are 13, 13, 15, and Q2, Q4 would be empty; set \[exposure\] quantile_groups"):
+        build_analysis_frame(frame, reference_study())
+    # four values, tied but one per group: accepted
+    frame["LBXHGB"] = 13.0 + np.searchsorted(np.nanquantile(hgb, [0.25, 0.5, 0.75]), hgb, side="left")
+    counts = build_analysis_frame(frame, study).frame["hgb_group"].value_counts()
+    assert len(counts) == 4 and counts.min() > 0

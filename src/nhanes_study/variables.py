@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from nhanes_study.errors import DataError
 from nhanes_study.nhanes.weights import four_year_name
 from nhanes_study.spec import Study, Variable
 
@@ -77,6 +78,25 @@ def type7_cuts(values: np.ndarray, groups: int) -> np.ndarray:
     if measured.size == 0:
         raise ValueError("no measured values to cut into quantile groups")
     return np.quantile(measured, np.arange(1, groups) / groups)
+
+
+def _check_exposure_groups(exposure, values: np.ndarray, cuts: np.ndarray, idx: np.ndarray,
+                           labels: list[str]) -> None:
+    """Every quantile group of the exposure must hold someone: with too few distinct values
+    (a constant or heavily tied exposure) cut points coincide and a group is empty, and
+    every table by group would fail further on without saying why."""
+    counts = np.bincount(idx[idx >= 0], minlength=len(labels))
+    if (counts > 0).all():
+        return
+    measured = values[~np.isnan(values)]
+    distinct = np.unique(measured)
+    empty = ", ".join(label for label, c in zip(labels, counts) if c == 0)
+    shown = ", ".join(f"{c:g}" for c in cuts)
+    raise DataError(
+        f"exposure '{exposure.variable}' cannot be cut into {exposure.quantile_groups} quantile groups in the "
+        f"cohort: it takes {distinct.size:,} distinct value(s) over {measured.size:,} participants, the cut "
+        f"points are {shown}, and {empty} would be empty; set [exposure] quantile_groups lower, or check the "
+        "exclusions")
 
 
 def assign_quantile_groups(values: np.ndarray, cuts: np.ndarray, ties: str = "lower") -> np.ndarray:
@@ -234,6 +254,7 @@ def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
     labels = list(exposure.group_labels) or [f"Q{i + 1}" for i in range(exposure.quantile_groups)]
     cuts = type7_cuts(values, exposure.quantile_groups)
     idx = assign_quantile_groups(values, cuts, exposure.ties)
+    _check_exposure_groups(exposure, values, cuts, idx, labels)
     group = f"{exposure.variable}_group"
     frame[group] = pd.Categorical.from_codes(idx, categories=labels)  # -1 (missing) -> NaN
     reports[group] = VariableReport(group, "categorical", int(np.isnan(values).sum()),
