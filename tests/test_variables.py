@@ -80,7 +80,7 @@ def test_an_exposure_too_tied_for_its_quantile_groups_is_a_clear_error(data_dir)
     not left to fail in Table 1 with a message about the design."""
     from nhanes_study.errors import DataError
     from nhanes_study.spec import default_study_path
-    from nhanes_study.variables import build_analysis_frame
+    from nhanes_study.variables import build_analysis_frame, check_exposure_groups
     from tests.study_frame import reference_study, study_frame
 
     study, cohort, _ = study_frame(default_study_path(), data_dir)
@@ -90,8 +90,10 @@ def test_an_exposure_too_tied_for_its_quantile_groups_is_a_clear_error(data_dir)
     with pytest.raises(DataError, match=r"exposure 'hgb' cannot be cut into 4 quantile groups in the cohort: "
                                         r"it takes 2 distinct value\(s\) over 8,126 participants, the cut points "
                                         r"are 13, 13, 15, and Q2, Q4 would be empty; set \[exposure\] quantile_groups"):
-        build_analysis_frame(frame, reference_study())
+        check_exposure_groups(build_analysis_frame(frame, reference_study()), study)
     # four values, tied but one per group: accepted
     frame["LBXHGB"] = 13.0 + np.searchsorted(np.nanquantile(hgb, [0.25, 0.5, 0.75]), hgb, side="left")
-    counts = build_analysis_frame(frame, study).frame["hgb_group"].value_counts()
+    af = build_analysis_frame(frame, study)
+    check_exposure_groups(af, study)
+    counts = af.frame["hgb_group"].value_counts()
     assert len(counts) == 4 and counts.min() > 0

@@ -113,7 +113,7 @@ def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
     """
     from nhanes_study import forked
     from nhanes_study.analyses import study_analyses as sa
-    from nhanes_study.variables import build_analysis_frame
+    from nhanes_study.variables import build_analysis_frame, check_exposure_groups
 
     with progress.step("load data"):
         participants = load_study_data(study, options)
@@ -121,6 +121,7 @@ def analyse(study: Study, options: RunOptions, progress: Progress) -> dict:
         cohort = build_cohort(participants.frame, study.exclusions, study.variables)
         document = build_document(study, participants, cohort)
         frame = build_analysis_frame(cohort.frame, study)
+        check_exposure_groups(frame, study)
         shared, coded, scatter = sa.shared_sections(frame, study)
     workers = profile_workers(options.workers, len(study.profiles))
     figures = options.figure_formats if workers > 1 else None

@@ -80,23 +80,26 @@ def type7_cuts(values: np.ndarray, groups: int) -> np.ndarray:
     return np.quantile(measured, np.arange(1, groups) / groups)
 
 
-def _check_exposure_groups(exposure, values: np.ndarray, cuts: np.ndarray, idx: np.ndarray,
-                           labels: list[str]) -> None:
-    """Every quantile group of the exposure must hold someone: with too few distinct values
-    (a constant or heavily tied exposure) cut points coincide and a group is empty, and
-    every table by group would fail further on without saying why."""
-    counts = np.bincount(idx[idx >= 0], minlength=len(labels))
+def check_exposure_groups(af: "AnalysisFrame", study: Study) -> None:
+    """Every quantile group of the exposure must hold someone before a run analyses them:
+    with too few distinct values (a constant or heavily tied exposure) cut points coincide
+    and a group is empty, and every table by group would fail further on without saying
+    why. (The frame itself may hold empty groups: a test or a search can build one.)"""
+    exposure = study.exposure
+    column = af.frame[af.exposure_group]
+    codes = column.cat.codes.to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories))
     if (counts > 0).all():
         return
+    values = af.frame[exposure.variable].to_numpy(dtype=float)
     measured = values[~np.isnan(values)]
-    distinct = np.unique(measured)
-    empty = ", ".join(label for label, c in zip(labels, counts) if c == 0)
-    shown = ", ".join(f"{c:g}" for c in cuts)
+    empty = ", ".join(str(label) for label, c in zip(column.cat.categories, counts) if c == 0)
+    shown = ", ".join(f"{c:g}" for c in af.reports[af.exposure_group].cut_points)
     raise DataError(
         f"exposure '{exposure.variable}' cannot be cut into {exposure.quantile_groups} quantile groups in the "
-        f"cohort: it takes {distinct.size:,} distinct value(s) over {measured.size:,} participants, the cut "
-        f"points are {shown}, and {empty} would be empty; set [exposure] quantile_groups lower, or check the "
-        "exclusions")
+        f"cohort: it takes {np.unique(measured).size:,} distinct value(s) over {measured.size:,} participants, "
+        f"the cut points are {shown}, and {empty} would be empty; set [exposure] quantile_groups lower, or "
+        "check the exclusions")
 
 
 def assign_quantile_groups(values: np.ndarray, cuts: np.ndarray, ties: str = "lower") -> np.ndarray:
@@ -254,7 +257,6 @@ def build_analysis_frame(cohort: pd.DataFrame, study: Study) -> AnalysisFrame:
     labels = list(exposure.group_labels) or [f"Q{i + 1}" for i in range(exposure.quantile_groups)]
     cuts = type7_cuts(values, exposure.quantile_groups)
     idx = assign_quantile_groups(values, cuts, exposure.ties)
-    _check_exposure_groups(exposure, values, cuts, idx, labels)
     group = f"{exposure.variable}_group"
     frame[group] = pd.Categorical.from_codes(idx, categories=labels)  # -1 (missing) -> NaN
     reports[group] = VariableReport(group, "categorical", int(np.isnan(values).sum()),
