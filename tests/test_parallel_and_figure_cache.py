@@ -234,13 +234,15 @@ def test_without_fork_the_profiles_run_here_with_the_same_bytes(project, tmp_pat
 def test_the_run_and_report_modules_load_no_plotting_or_distribution_library():
     """A warm run takes its figures from the figure cache: the modules a run and its report
     import (the pipeline, the report, the explain section) must not pull in matplotlib (0.3 s)
-    or scipy.stats (0.6 s); they are imported where a figure is drawn or a test needs them."""
+    or scipy.stats (0.6 s); they are imported where a figure is drawn or a test needs them.
+    Nor scipy.interpolate and scipy.optimize (~0.1 s): the spline basis needs neither."""
     import subprocess
     import sys
 
     code = ("import sys; import nhanes_study.api, nhanes_study.pipeline, nhanes_study.report.html, "
             "nhanes_study.report.explain, nhanes_study.analyses.study_analyses; "
-            "print(sorted(m for m in ('matplotlib', 'scipy.stats', 'docx', 'openpyxl') if m in sys.modules))")
+            "print(sorted(m for m in ('matplotlib', 'scipy.stats', 'scipy.interpolate', 'scipy.optimize', 'docx', "
+            "'openpyxl') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "[]"

@@ -151,16 +151,3 @@ def test_bspline_design_hand_values():
     # B_0 = (1 - x)^3 on [0, 1]: derivatives -3 and 6 at 0
     assert _bspline_design(t, np.array([0.0]), 1)[0, 0] == -3
     assert _bspline_design(t, np.array([0.0]), 2)[0, 0] == 6
-
-
-def test_the_run_modules_load_neither_scipy_interpolate_nor_scipy_optimize():
-    """Their import costs ~0.1 s of every run's start-up; the spline basis needs neither."""
-    import subprocess
-    import sys
-
-    code = ("import sys; import nhanes_study.api, nhanes_study.pipeline, "
-            "nhanes_study.analyses.study_analyses; "
-            "print([m for m in ('scipy.interpolate', 'scipy.optimize') if m in sys.modules])")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == "[]"
