@@ -99,11 +99,12 @@ def python_runs(tmp: Path, repeat: int) -> tuple[list[dict], list[dict]]:
     return cold, warm
 
 
-def threads_runs(tmp: Path, repeat: int) -> list[dict]:
-    """Warm runs with two BLAS threads (the user's OPENBLAS_NUM_THREADS=2 overrides the
-    tool's default of one), as a multi-threaded BLAS would run on this machine."""
-    return [run_cli(STUDY, [SHARED / "2013-2018"], tmp / "cold-cache-0", tmp / "out",
-                    env_set={"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}) for _ in range(repeat)]
+def threads_run(tmp: Path) -> dict:
+    """One warm run with two BLAS threads (the user's OPENBLAS_NUM_THREADS=2 overrides the
+    tool's default of one), as a multi-threaded BLAS would run on this machine: one process,
+    as it takes tens of seconds and the point is the order of magnitude."""
+    return run_cli(STUDY, [SHARED / "2013-2018"], tmp / "cold-cache-0", tmp / "out",
+                   env_set={"OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"})
 
 
 RUN_MODULES = ("nhanes_study.cli", "nhanes_study.api", "nhanes_study.pipeline",
@@ -265,7 +266,7 @@ def main(argv=None) -> None:
         print_runs("python cold (empty cache folder)", cold)
         print_runs("python warm (cache filled)", warm)
         warm_median = statistics.median(r["wall"] for r in warm)
-        two = threads_runs(tmp, 1)[0]  # one process: tens of seconds, and the point is the order of magnitude
+        two = threads_run(tmp)
         print(f"python warm with two BLAS threads (OPENBLAS_NUM_THREADS=2; the default is one), one "
               f"process: wall {two['wall']:.2f} s, CPU {two['cpu']:.2f} s; {two['wall'] / warm_median:.1f}x "
               f"the one-thread warm median")
