@@ -232,6 +232,15 @@ def test_replicates_drawn_block_by_block_are_the_replicates_drawn_at_once(scheme
     assert boot.values == tuple(float(k) for k in K_all)
 
 
+def test_replicates_without_factors_weigh_by_their_multiplicities():
+    y, x, z, w = kinked()
+    data = th._prepare(y, x, z, w)
+    _, mult, fac, _ = th._draws(data, replicates=40, seed=2, strata=None, psu=None, scheme="rows")
+    K, edge = th._replicate_k(y, x, z, w, mult)
+    K_fac, edge_fac = th._replicate_k(y, x, z, w, mult, fac)
+    assert K.tobytes() == K_fac.tobytes() and (edge == edge_fac).all()
+
+
 def test_row_replicates_must_be_drawn_in_order():
     draws = threshold_bootstrap._RowReplicates(10, 5, np.random.default_rng(0))
     draws.block(0, 4, np.arange(5))

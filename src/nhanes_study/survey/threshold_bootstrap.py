@@ -67,11 +67,11 @@ class _Replicates:
 
 
 class _GivenReplicates(_Replicates):
-    """Multiplicities and factors given as (B, n) arrays."""
+    """Multiplicities and factors given as (B, n) arrays (no factors: the multiplicities)."""
 
-    def __init__(self, mult, fac):
+    def __init__(self, mult, fac=None):
         super().__init__(*np.shape(mult))
-        self.mult, self.fac = mult, fac
+        self.mult, self.fac = mult, (mult if fac is None else fac)
 
     def block(self, start, stop, order):
         m = np.take(self.mult[start:stop], order, axis=1)
@@ -159,7 +159,8 @@ def _replicate_k(y, x, Z, w, mult, fac=None, probs=(0.05, 0.95), chunk_elems=500
 
     Replicate b has integer multiplicities mult[b] (which rows it holds, and how often:
     its candidates and percentiles) and weights w * fac[b]; `mult` and `fac` are (B, n)
-    arrays, or `mult` is a `_Replicates` that hands them out block by block. Returns K
+    arrays (`fac` omitted: the multiplicities, as rows resampled), or `mult` is a
+    `_Replicates` that hands them out block by block. Returns K
     (NaN where the replicate has no estimable candidate) and whether K is at an end of
     its range.
     """
