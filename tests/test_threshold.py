@@ -129,6 +129,19 @@ def test_bootstrap_deterministic_by_seed():
     assert a.ci_low <= a.ci_high and a.succeeded == 200
 
 
+def _searches_by_replicate(y, x, Z, w, mult, fac):
+    """For each replicate: threshold_search on its rows, each repeated as often as drawn and
+    weighted w * fac / mult per copy, with the columns constant on those rows left out (as
+    glm aliases them). Yields (K, which columns were kept)."""
+    for b in range(mult.shape[0]):
+        m = mult[b].astype(int)
+        keep = np.repeat(np.arange(x.size), m)
+        per_copy = np.divide(fac[b], mult[b], out=np.zeros_like(w), where=m > 0)
+        cols = Z[keep]
+        present = cols.std(axis=0) > 0
+        yield threshold_search(y[keep], x[keep], cols[:, present], (w * per_copy)[keep]).turning_point, present
+
+
 @pytest.mark.parametrize("scheme", ["rows", "psu"])
 def test_vectorised_replicates_equal_a_loop_of_searches(scheme):
     """Every replicate K equals threshold_search run on that replicate's rows (repeated)."""
@@ -137,12 +150,9 @@ def test_vectorised_replicates_equal_a_loop_of_searches(scheme):
     _, mult, fac, _ = th._draws(data, replicates=60, seed=5, strata=strata, psu=psu,
                                 scheme=scheme)
     K, _ = th._replicate_k(y, x, z, w, mult, fac)
-    for b in range(60):
-        m = mult[b].astype(int)
-        keep = np.repeat(np.arange(x.size), m)
-        per_copy = np.divide(fac[b], mult[b], out=np.zeros_like(w), where=m > 0)
-        s = threshold_search(y[keep], x[keep], z[keep], (w * per_copy)[keep])
-        assert K[b] == s.turning_point, b
+    for b, (k, present) in enumerate(_searches_by_replicate(y, x, z, w, mult, fac)):
+        assert present.all()  # (no covariate is constant here)
+        assert K[b] == k, b
 
 
 def test_replicates_missing_a_rare_covariate_level_still_give_k():
@@ -157,14 +167,9 @@ def test_replicates_missing_a_rare_covariate_level_still_give_k():
     _, mult, fac, _ = th._draws(data, replicates=80, seed=3, strata=None, psu=None, scheme="rows")
     K, _ = th._replicate_k(y, x, zz, w, mult, fac)
     missing = 0
-    for b in range(80):
-        m = mult[b].astype(int)
-        keep = np.repeat(np.arange(x.size), m)
-        cols = zz[keep]
-        present = cols.std(axis=0) > 0
+    for b, (k, present) in enumerate(_searches_by_replicate(y, x, zz, w, mult, fac)):
         missing += int(not present[1])
-        s = threshold_search(y[keep], x[keep], cols[:, present], (w * fac[b] / np.maximum(mult[b], 1))[keep])
-        assert K[b] == s.turning_point, b
+        assert K[b] == k, b
     assert missing > 0  # the case under test happened
     boot = bootstrap_turning_point(y, x, zz, w, replicates=200, seed=3)
     assert boot.succeeded == 200
@@ -182,14 +187,9 @@ def test_replicates_with_aliased_covariates_take_the_pseudo_inverse():
     _, mult, fac, _ = th._draws(data, replicates=60, seed=8, strata=None, psu=None, scheme="rows")
     K, _ = th._replicate_k(y, x, zz, w, mult, fac)
     held = 0
-    for b in range(60):
-        m = mult[b].astype(int)
-        keep = np.repeat(np.arange(x.size), m)
-        cols = zz[keep][:, :-1]
-        present = cols.std(axis=0) > 0
+    for b, (k, present) in enumerate(_searches_by_replicate(y, x, zz[:, :-1], w, mult, fac)):
         held += int(present[-1])
-        s = threshold_search(y[keep], x[keep], cols[:, present], w[keep])
-        assert K[b] == s.turning_point, b
+        assert K[b] == k, b
     assert 0 < held < 60  # both cases happened
 
 
